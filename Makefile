@@ -1,0 +1,31 @@
+# The README's two commands: `make demo` (set up + main job) and `make test` (set up + all tests).
+# Every install comes from this file, so a bare machine and CI need nothing else.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out/demo
+
+.PHONY: setup demo test blender-binary
+
+setup: $(STAMP)
+
+# torch==2.13.0 first: on our machines that version is served as a local CPU wheel; elsewhere pip
+# takes the registry build (CUDA on Linux). numpy<2 because bpy 5.0.1 needs it.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "torch==2.13.0" "numpy<2"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# Debian's Blender (3.4.1) for the tests that drive the real binary; skipped where it is present.
+blender-binary:
+	@command -v blender >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq blender xvfb xauth >/dev/null; }
+
+demo: setup
+	HF_HUB_OFFLINE=1 $(PY) addon/batch.py --input engine/assets/demo_keypoints.npz --output $(OUT) --export blend,bvh
+
+test: setup blender-binary
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
