@@ -1,0 +1,177 @@
+"""The engine's command line: `python -m engine {lift,inspect,info,train,evaluate,prepare-data}`.
+
+Contract (shared conventions): JSON-lines progress on stdout, logs and errors on stderr, exit 0
+on success, non-zero with a one-sentence error otherwise. `EngineError` is the boundary: its
+message is printed as is; any other exception is a bug and keeps its traceback.
+Results are written to a temporary name and renamed, so a crash or cancel leaves no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .errors import EngineError
+
+EXIT_ERROR, EXIT_CANCELLED = 2, 130
+
+
+def emit(event: str, **fields) -> None:
+    """One JSON line on stdout, flushed at once so the add-on sees progress live."""
+    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _reader_options(args) -> dict:
+    return {"format": args.format, "person": args.person, "fps": args.fps,
+            "image_size": tuple(args.image_size) if args.image_size else None,
+            "layout": args.layout, "mapping": args.mapping}
+
+
+def _add_reader_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", default="auto", help="input format (default: detect it)")
+    p.add_argument("--person", default=None, help="track id to lift when a file holds several people (default: the most visible)")
+    p.add_argument("--fps", type=float, default=None, help="frame rate, when the file does not say it")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), default=None, help="image size in pixels, when the file does not say it")
+    p.add_argument("--layout", default=None, help="force the source layout (e.g. body25, body25b, coco18 for OpenPose)")
+    p.add_argument("--mapping", default=None, help="JSON mapping of body-part names to H36M joints (DeepLabCut)")
+
+
+def _output_paths(inputs: list[str], output: str) -> list[Path]:
+    if len(inputs) == 1 and output.endswith(".npz"):
+        return [Path(output)]
+    out_dir = Path(output)
+    if out_dir.suffix == ".npz":
+        raise EngineError("With several inputs, -o must name a directory, not an .npz file.")
+    stems = [Path(i.rstrip("/")).name.split(".")[0] for i in inputs]
+    if len(set(stems)) != len(stems):
+        raise EngineError("Two inputs have the same name, so their results would overwrite each other.")
+    return [out_dir / f"{stem}.npz" for stem in stems]
+
+
+def _write_atomically(result, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial.npz")
+    try:
+        result.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cmd_lift(args) -> int:
+    from .checkpoint import default_checkpoint
+    from .lifter import PRESETS, Lifter, SamplingSettings
+    from .readers import Motion3D, read_sequence
+    from .result_from_motion import result_from_motion
+
+    outputs = _output_paths(args.inputs, args.output)
+    base = PRESETS[args.preset]
+    settings = SamplingSettings(**{**base.__dict__, **{k: v for k, v in {
+        "steps": args.steps, "hypotheses": args.hypotheses, "seed": args.seed,
+        "aggregation": args.aggregation, "flip": args.flip}.items() if v is not None}})
+    # Read and validate every input before loading the model: a bad file fails fast and nothing is written.
+    sequences = [(inp, read_sequence(inp, **_reader_options(args))) for inp in args.inputs]
+    lifter = None
+    for (inp, seq), out in zip(sequences, outputs):
+        emit("start", input=inp, frames=int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames))
+        t0 = time.perf_counter()
+        if isinstance(seq, Motion3D):
+            result = result_from_motion(seq, args.smooth, args.smooth_hz)
+        else:
+            if lifter is None:
+                lifter = Lifter(args.checkpoint or default_checkpoint(), args.device)
+                log(f"loaded {lifter.meta['id']} on {lifter.device} in {lifter.load_seconds:.2f} s")
+            result = lifter.lift(seq, settings, args.smooth, args.smooth_hz,
+                                 progress=lambda d, n, inp=inp: emit("progress", input=inp, done=d, total=n),
+                                 input_format=seq.meta.get("format", args.format))
+        _write_atomically(result, out)
+        emit("done", input=inp, output=str(out), frames=len(result.prompt), seconds=round(time.perf_counter() - t0, 3))
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from .readers import inspect_file
+
+    print(json.dumps(inspect_file(args.input, **_reader_options(args)), indent=None))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .checkpoint import default_checkpoint, read_metadata
+    from .lifter import resolve_device
+
+    path = Path(args.checkpoint or default_checkpoint())
+    meta = read_metadata(path)
+    cfg = meta["config"]
+    print(json.dumps({"checkpoint": meta["id"], "path": str(path), "device": str(resolve_device(args.device)),
+                      "actions": cfg.actions, "styles": cfg.styles, "config": cfg.to_dict(), **meta["info"]}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .lifter import PRESETS
+    from .smoothing import METHODS
+
+    parser = argparse.ArgumentParser(prog="dreampose3d", description="DreamPose3D: lift 2D keypoints to 3D.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("lift", help="lift keypoint files to 3D result .npz files")
+    p.add_argument("inputs", nargs="+", help="keypoint files or folders (any supported format)")
+    p.add_argument("-o", "--output", required=True, help="result .npz (one input) or a directory (several)")
+    _add_reader_flags(p)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
+    p.add_argument("--steps", type=int, default=None, help="DDIM steps K (overrides the preset)")
+    p.add_argument("--hypotheses", type=int, default=None, help="hypotheses H (overrides the preset)")
+    p.add_argument("--aggregation", default=None, choices=["mean", "jpma"])
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None, help="flip test-time augmentation")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--checkpoint", default=None, help="checkpoint .safetensors (default: the shipped weights)")
+    p.add_argument("--smooth", default="none", choices=METHODS)
+    p.add_argument("--smooth-hz", type=float, default=None, help="cutoff in Hz for the smoothing filter")
+    p.set_defaults(func=cmd_lift)
+
+    p = sub.add_parser("inspect", help="describe a keypoint file: format, frames, people")
+    p.add_argument("input")
+    _add_reader_flags(p)
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("info", help="print checkpoint metadata as JSON")
+    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=cmd_info)
+
+    for name, module, doc in (("train", "engine.train.trainer", "train a model from motion capture"),
+                              ("evaluate", "engine.train.evaluate", "evaluate a checkpoint on the test split"),
+                              ("prepare-data", "engine.train.prepare", "build the motion-capture cache")):
+        p = sub.add_parser(name, help=doc, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=None, module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.func is None:   # training commands own their flags
+        import importlib
+        return int(importlib.import_module(args.module).main(args.rest) or 0)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        return args.func(args)
+    except EngineError as exc:
+        log(f"error: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        log("error: cancelled; nothing was written for the unfinished input.")
+        return EXIT_CANCELLED

@@ -1,0 +1,169 @@
+"""`Lifter`: a whole clip of 2D keypoints in, a `LiftResult` out.
+
+Any length is handled by sliding windows of the model's N frames. Windows overlap, and each
+window's output is weighted by a ramp that falls to ~0 at its edges, so every frame is a
+weighted mean of the windows that cover it and there is no step at window borders. Clips shorter
+than N are padded by repeating their edge frames. All windows go through the model in batches.
+The action probabilities of each window are spread over its frames with the same weights.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import __version__
+from .checkpoint import load_checkpoint
+from .errors import EngineError
+from .frames import normalise_screen, to_grounded_blender
+from .sequence import KeypointSequence, LiftResult
+from .skeleton import FLIP_PERMUTATION
+from .smoothing import smooth
+from .text_encoder import prompt_text
+from .trajectory import estimate_root_trajectory
+
+
+@dataclass
+class SamplingSettings:
+    steps: int = 3               # K DDIM steps
+    hypotheses: int = 1          # H
+    aggregation: str = "mean"    # "mean" | "jpma"
+    flip: bool = False           # flip test-time augmentation
+    overlap: int = 16            # frames shared by neighbouring windows
+    batch_windows: int = 32
+    seed: int = 0
+
+
+PRESETS: dict[str, SamplingSettings] = {
+    "fast": SamplingSettings(),
+    "quality": SamplingSettings(steps=10, hypotheses=5, aggregation="jpma", flip=True, overlap=40, batch_windows=8),
+}
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EngineError("--device cuda was requested but no CUDA GPU is available.")
+    if device not in ("cpu", "cuda"):
+        raise EngineError(f"Unknown device '{device}'; use auto, cpu or cuda.")
+    return torch.device(device)
+
+
+def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:
+    """First frame of each window; the last window ends exactly at the clip's end."""
+    if num_frames <= window:
+        return [0]
+    stride = max(1, window - overlap)
+    starts = list(range(0, num_frames - window + 1, stride))
+    if starts[-1] != num_frames - window:
+        starts.append(num_frames - window)
+    return starts
+
+
+def crossfade_weights(window: int, overlap: int) -> np.ndarray:
+    """(N,) weights: a linear ramp over `overlap` frames at both ends, 1 in between, never 0."""
+    i = np.arange(window, dtype=np.float64)
+    ramp = max(1, overlap)
+    return np.clip(np.minimum(i + 0.5, window - i - 0.5) / ramp, 1e-3, 1.0)
+
+
+def stitch(window_values: np.ndarray, starts: list[int], num_frames: int, weights: np.ndarray) -> np.ndarray:
+    """Blend per-window values (W, N, ...) into per-frame values (T, ...) with cross-fade weights."""
+    n = window_values.shape[1]
+    acc = np.zeros((max(num_frames, n),) + window_values.shape[2:], dtype=np.float64)
+    wsum = np.zeros(max(num_frames, n), dtype=np.float64)
+    shape = (n,) + (1,) * (window_values.ndim - 2)
+    for values, s in zip(window_values, starts):
+        acc[s:s + n] += values * weights.reshape(shape)
+        wsum[s:s + n] += weights
+    return (acc / wsum.reshape((-1,) + shape[1:]))[:num_frames].astype(np.float32)
+
+
+class Lifter:
+    """Loads a checkpoint once; `lift` many sequences with it."""
+
+    def __init__(self, checkpoint: str | Path, device: str = "auto"):
+        t0 = time.perf_counter()
+        self.device = resolve_device(device)
+        self.diffusion, self.meta = load_checkpoint(checkpoint, self.device)
+        self.config = self.meta["config"]
+        self.checkpoint = Path(checkpoint)
+        self.load_seconds = time.perf_counter() - t0
+
+    def lift(self, seq: KeypointSequence, settings: SamplingSettings | None = None, smoothing: str = "none",
+             smooth_hz: float | None = None, progress: Callable[[int, int], None] | None = None,
+             input_format: str = "keypoints-npz") -> LiftResult:
+        s = settings or SamplingSettings()
+        seq.validate(seq.meta.get("source", "input"))
+        w, h = seq.image_size
+        kp = normalise_screen(seq.keypoints, w, h)
+        sc = seq.scores.astype(np.float32)
+        kp = np.where(sc[..., None] > 0, kp, 0.0).astype(np.float32)
+        joints3d, action_probs, style_probs = self._lift_normalised(kp, sc, s, progress)
+        if s.flip:
+            kp_f = kp[:, FLIP_PERMUTATION].copy()
+            kp_f[..., 0] *= -1
+            kp_f = np.where(sc[:, FLIP_PERMUTATION][..., None] > 0, kp_f, 0.0)
+            j_f, a_f, s_f = self._lift_normalised(kp_f, sc[:, FLIP_PERMUTATION], s, None, seed_offset=1)
+            j_f = j_f[:, FLIP_PERMUTATION]
+            j_f[..., 0] *= -1
+            joints3d, action_probs, style_probs = (joints3d + j_f) / 2, (action_probs + a_f) / 2, (style_probs + s_f) / 2
+        joints3d = joints3d - joints3d[:, :1]          # exactly root-relative
+        joints3d = smooth(joints3d, seq.fps, smoothing, smooth_hz)
+        root = estimate_root_trajectory(joints3d, kp, sc)
+        root = smooth(root, seq.fps, "butterworth" if len(root) > 30 else "none", min(3.0, seq.fps / 2 - 0.5))
+        world = to_grounded_blender(joints3d, root)
+        cfg = self.config
+        prompts = [prompt_text(cfg.styles[si], cfg.actions[ai])
+                   for si, ai in zip(style_probs.argmax(-1), action_probs.argmax(-1))]
+        meta = {
+            "engine_version": __version__, "checkpoint": self.meta["id"], "input_format": input_format,
+            "source_layout": seq.meta.get("source_layout", seq.meta.get("layout", "h36m17")),
+            "source": seq.meta, "device": str(self.device), "sampling": asdict(s),
+            "smoothing": {"method": smoothing, "hz": smooth_hz}, "image_size": list(seq.image_size),
+            "style_names": list(cfg.styles), "text_encoder": self.meta["info"].get("text_encoder", {}),
+            "root_trajectory_camera": "estimated with an assumed 60-degree horizontal field of view",
+        }
+        return LiftResult(joints3d=joints3d, joints3d_world=world, fps=seq.fps, action_names=list(cfg.actions),
+                          action_probs=action_probs.astype(np.float32), prompt=prompts, meta=meta)
+
+    @torch.no_grad()
+    def _lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress, seed_offset: int = 0):
+        n, t = self.config.window, kp.shape[0]
+        if t < n:   # pad short clips by repeating the edge frames
+            pad = n - t
+            kp = np.concatenate([kp, np.repeat(kp[-1:], pad, 0)])
+            sc = np.concatenate([sc, np.repeat(sc[-1:], pad, 0)])
+        starts = window_starts(kp.shape[0], n, s.overlap)
+        generator = torch.Generator().manual_seed(s.seed + 7919 * seed_offset)
+        outs, actions, styles = [], [], []
+        for b0 in range(0, len(starts), s.batch_windows):
+            batch = starts[b0:b0 + s.batch_windows]
+            kp_w = torch.from_numpy(np.stack([kp[i:i + n] for i in batch])).to(self.device)
+            sc_w = torch.from_numpy(np.stack([sc[i:i + n] for i in batch])).to(self.device)
+            out = self.diffusion.sample(kp_w, sc_w, steps=s.steps, hypotheses=s.hypotheses,
+                                        aggregation=s.aggregation, generator=generator)
+            outs.append(out["joints3d"].float().cpu().numpy())
+            num_windows = len(batch)
+            if out["action_logits"] is not None:
+                actions.append(torch.softmax(out["action_logits"], -1).float().cpu().numpy())
+                styles.append(torch.softmax(out["style_logits"], -1).float().cpu().numpy())
+            else:
+                actions.append(np.full((num_windows, len(self.config.actions)), 1.0 / len(self.config.actions), np.float32))
+                styles.append(np.full((num_windows, len(self.config.styles)), 1.0 / len(self.config.styles), np.float32))
+            if progress is not None:
+                progress(min(b0 + s.batch_windows, len(starts)), len(starts))
+        weights = crossfade_weights(n, s.overlap)
+        total = kp.shape[0]
+        joints = stitch(np.concatenate(outs), starts, total, weights)[:t]
+        a = np.concatenate(actions)
+        st = np.concatenate(styles)
+        per_frame_a = stitch(np.repeat(a[:, None], n, 1), starts, total, weights)[:t]
+        per_frame_s = stitch(np.repeat(st[:, None], n, 1), starts, total, weights)[:t]
+        return joints, per_frame_a, per_frame_s

@@ -1,0 +1,153 @@
+"""The diffusion process around the DreamPose3D network: DDPM training, DDIM sampling.
+
+The network predicts x0 (the clean root-relative 3D window) from x_t. Training draws t uniformly
+from the T = 1000 steps of a cosine schedule (Nichol & Dhariwal 2021) and noises x0 by
+q(x_t | x_0). Sampling starts H hypotheses from Gaussian noise and runs K DDIM steps (Song et al.
+2021, eta = 0); each step re-noises the predicted x0 to the next (smaller) step. Hypotheses are
+aggregated by their mean or per joint by 2D reprojection (JPMA, Shan et al. 2023 "D3DP"): for each
+joint the hypothesis whose projection lies closest to the detected 2D keypoint wins.
+
+With `config.diffusion = False` the same network is a plain regression lifter (x_t = 0, t = 0),
+the non-diffusion baseline of the ablations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .denoiser import DreamPose3D
+from .multiframe_head import HallucinativePoseDecoder
+
+
+def cosine_beta_schedule(timesteps: int, s: float = 0.008) -> torch.Tensor:
+    """Betas of the cosine schedule, float64 (Nichol & Dhariwal 2021, eq. 17)."""
+    steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
+    alphas_cumprod = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+    alphas_cumprod = alphas_cumprod / alphas_cumprod[0]
+    return torch.clip(1 - alphas_cumprod[1:] / alphas_cumprod[:-1], 0, 0.999)
+
+
+def linear_beta_schedule(timesteps: int) -> torch.Tensor:
+    """Betas of the linear schedule of Ho et al. 2020, scaled to `timesteps`."""
+    scale = 1000 / timesteps
+    return torch.linspace(scale * 1e-4, scale * 0.02, timesteps, dtype=torch.float64)
+
+
+SCHEDULES = {"cosine": cosine_beta_schedule, "linear": linear_beta_schedule}
+
+
+def fit_scale_translation(pose3d: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Weak-perspective projection of root-relative 3D poses onto the 2D keypoints.
+
+    Fits s, t minimising sum_j c_j |s * X_j[:2] + t - u_j|^2 per frame in closed form and returns
+    the projected 2D (..., J, 2). Scale-free, so it needs no camera intrinsics.
+    """
+    w = scores[..., None]
+    wsum = w.sum(-2, keepdim=True).clamp_min(1e-6)
+    xy = pose3d[..., :2]
+    mx, mu = (w * xy).sum(-2, keepdim=True) / wsum, (w * keypoints2d).sum(-2, keepdim=True) / wsum
+    dx, du = xy - mx, keypoints2d - mu
+    s = (w * dx * du).sum((-2, -1), keepdim=True) / (w * dx * dx).sum((-2, -1), keepdim=True).clamp_min(1e-9)
+    return s * dx + mu
+
+
+class GaussianDiffusion(nn.Module):
+    def __init__(self, model: DreamPose3D):
+        super().__init__()
+        self.model = model
+        cfg: ModelConfig = model.config
+        betas = SCHEDULES[cfg.schedule](cfg.timesteps)
+        alphas_cumprod = torch.cumprod(1 - betas, dim=0)
+        self.num_timesteps = cfg.timesteps
+        # q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I)
+        self.register_buffer("sqrt_alphas_cumprod", alphas_cumprod.sqrt().float(), persistent=False)
+        self.register_buffer("sqrt_one_minus_alphas_cumprod", (1 - alphas_cumprod).sqrt().float(), persistent=False)
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+    @staticmethod
+    def _extract(a: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return a[t][:, None, None, None]
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self._extract(self.sqrt_alphas_cumprod, t) * x0 + self._extract(self.sqrt_one_minus_alphas_cumprod, t) * noise
+
+    def predict_noise_from_start(self, x_t: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+        return (x_t - self._extract(self.sqrt_alphas_cumprod, t) * x0) / self._extract(self.sqrt_one_minus_alphas_cumprod, t)
+
+    # --- training ---------------------------------------------------------------------------------
+    def training_prediction(self, x0: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor,
+                            tables=None) -> dict:
+        """Noise x0 at random steps and predict it back: returns HPD poses (B, N, n, J, 3) + APL logits."""
+        b = x0.shape[0]
+        prompt = self.model.prompt(keypoints2d, scores, tables=tables)
+        if self.config.diffusion:
+            t = torch.randint(0, self.num_timesteps, (b,), device=x0.device)
+            x_t = self.q_sample(x0, t, torch.randn_like(x0))
+        else:
+            t = torch.zeros(b, dtype=torch.long, device=x0.device)
+            x_t = torch.zeros_like(x0)
+        poses = self.model(x_t, t, keypoints2d, scores, prompt["context"])
+        return {"poses": poses, **prompt}
+
+    # --- sampling ---------------------------------------------------------------------------------
+    def ddim_timesteps(self, steps: int) -> list[int]:
+        """K descending steps from T-1, e.g. K=3 -> [999, 666, 333]."""
+        steps = max(1, min(steps, self.num_timesteps))
+        return [int(s) for s in np.linspace(self.num_timesteps - 1, 0, steps + 1)[:-1].round()]
+
+    @torch.no_grad()
+    def sample(self, keypoints2d: torch.Tensor, scores: torch.Tensor, steps: int = 3, hypotheses: int = 1,
+               aggregation: str = "mean", generator: torch.Generator | None = None) -> dict:
+        """Lift windows: (B, N, J, 2), (B, N, J) -> 3D (B, N, J, 3), APL logits, all H hypotheses.
+
+        `generator` (a CPU torch.Generator) makes the noise, hence the output, reproducible.
+        """
+        b, n, j, _ = keypoints2d.shape
+        prompt = self.model.prompt(keypoints2d, scores, generator=generator)
+        h = hypotheses if self.config.diffusion else 1
+        kp, sc = keypoints2d.repeat_interleave(h, 0), scores.repeat_interleave(h, 0)
+        ctx = prompt["context"].repeat_interleave(h, 0) if prompt["context"] is not None else None
+        if not self.config.diffusion:
+            t0 = torch.zeros(b, dtype=torch.long, device=kp.device)
+            x0 = HallucinativePoseDecoder.centre(self.model(torch.zeros(b, n, j, 3, device=kp.device), t0, kp, sc, ctx))
+        else:
+            x = torch.randn((b * h, n, j, 3), generator=generator).to(kp.device)
+            times = self.ddim_timesteps(steps)
+            for i, step in enumerate(times):
+                t = torch.full((b * h,), step, dtype=torch.long, device=kp.device)
+                x0 = HallucinativePoseDecoder.centre(self.model(x, t, kp, sc, ctx))
+                if i + 1 < len(times):   # DDIM (eta = 0): x_{t'} = sqrt(abar_t') x0 + sqrt(1 - abar_t') eps
+                    eps = self.predict_noise_from_start(x, t, x0)
+                    t_next = torch.full_like(t, times[i + 1])
+                    x = self._extract(self.sqrt_alphas_cumprod, t_next) * x0 + \
+                        self._extract(self.sqrt_one_minus_alphas_cumprod, t_next) * eps
+        hyps = x0.view(b, h, n, j, 3)
+        return {"joints3d": aggregate(hyps, keypoints2d, scores, aggregation), "hypotheses": hyps,
+                "action_logits": prompt["action_logits"], "style_logits": prompt["style_logits"]}
+
+
+def aggregate(hyps: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor, how: str) -> torch.Tensor:
+    """Combine H hypotheses (B, H, N, J, 3) into one pose sequence (B, N, J, 3).
+
+    "mean": average. "jpma": per frame and joint, the hypothesis with the smallest 2D
+    reprojection error (weak perspective fitted per hypothesis), where the joint is detected;
+    undetected joints fall back to the mean.
+    """
+    if hyps.shape[1] == 1 or how == "mean":
+        return hyps.mean(dim=1)
+    if how != "jpma":
+        raise ValueError(f"unknown aggregation {how!r}; use 'mean' or 'jpma'")
+    kp, sc = keypoints2d[:, None], scores[:, None].expand(-1, hyps.shape[1], -1, -1)
+    proj = fit_scale_translation(hyps, kp.expand(-1, hyps.shape[1], -1, -1, -1), sc)
+    err = torch.linalg.norm(proj - kp, dim=-1)                        # (B, H, N, J)
+    best = err.argmin(dim=1)                                          # (B, N, J)
+    picked = torch.gather(hyps, 1, best[:, None, :, :, None].expand(-1, 1, -1, -1, 3))[:, 0]
+    return torch.where((scores > 0)[..., None], picked, hyps.mean(dim=1))

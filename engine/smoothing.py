@@ -1,0 +1,62 @@
+"""Temporal smoothing of lifted joints, done in the engine so the add-on needs no scipy.
+
+- `one_euro`: the 1-euro filter (Casiez et al. 2012): adaptive low-pass, little lag on fast
+  moves, strong smoothing when still. Causal.
+- `butterworth`: zero-phase low-pass (scipy.signal.filtfilt) at a cutoff in Hz; the usual choice
+  in biomechanics, no lag, needs the whole clip.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import EngineError
+
+METHODS = ("none", "one-euro", "butterworth")
+
+
+def _alpha(cutoff: np.ndarray | float, fps: float) -> np.ndarray | float:
+    tau = 1.0 / (2 * math.pi * np.asarray(cutoff))
+    return 1.0 / (1.0 + tau * fps)
+
+
+def one_euro(x: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.3, d_cutoff: float = 1.0) -> np.ndarray:
+    """Filter (T, ...) along time. `min_cutoff` in Hz; `beta` raises the cutoff with speed."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    out[0] = prev = x[0]
+    dprev = np.zeros_like(x[0])
+    a_d = _alpha(d_cutoff, fps)
+    for i in range(1, len(x)):
+        dx = (x[i] - prev) * fps
+        dprev = a_d * dx + (1 - a_d) * dprev
+        a = _alpha(min_cutoff + beta * np.abs(dprev), fps)
+        prev = a * x[i] + (1 - a) * prev
+        out[i] = prev
+    return out.astype(np.float32)
+
+
+def butterworth(x: np.ndarray, fps: float, cutoff_hz: float = 6.0, order: int = 4) -> np.ndarray:
+    """Zero-phase Butterworth low-pass of (T, ...) along time."""
+    from scipy.signal import butter, filtfilt
+
+    nyquist = fps / 2.0
+    if not 0 < cutoff_hz < nyquist:
+        raise EngineError(f"The smoothing cutoff must lie between 0 and {nyquist:g} Hz (half the frame rate), got {cutoff_hz:g}.")
+    b, a = butter(order, cutoff_hz / nyquist)
+    padlen = 3 * max(len(a), len(b))
+    if len(x) <= padlen:           # too short to filter without edge artefacts: leave it
+        return np.asarray(x, dtype=np.float32)
+    return filtfilt(b, a, np.asarray(x, dtype=np.float64), axis=0).astype(np.float32)
+
+
+def smooth(x: np.ndarray, fps: float, method: str = "none", hz: float | None = None) -> np.ndarray:
+    if method == "none":
+        return np.asarray(x, dtype=np.float32)
+    if method == "one-euro":
+        return one_euro(x, fps, min_cutoff=hz if hz else 1.0)
+    if method == "butterworth":
+        return butterworth(x, fps, cutoff_hz=hz if hz else 6.0)
+    raise EngineError(f"Unknown smoothing '{method}'; use one of {', '.join(METHODS)}.")
