@@ -66,20 +66,25 @@ def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:
     return starts
 
 
-def crossfade_weights(window: int, overlap: int) -> np.ndarray:
-    """(N,) weights: a linear ramp over `overlap` frames at both ends, 1 in between, never 0."""
+def crossfade_weights(window: int, overlap: int, ramp_in: bool = True, ramp_out: bool = True) -> np.ndarray:
+    """(N,) weights: a linear ramp over `overlap` frames at each end that has a neighbour, 1 in
+    between, never 0. The clip's first and last frames have no neighbour, so no ramp there."""
     i = np.arange(window, dtype=np.float64)
     ramp = max(1, overlap)
-    return np.clip(np.minimum(i + 0.5, window - i - 0.5) / ramp, 1e-3, 1.0)
+    up = (i + 0.5) / ramp if ramp_in else np.ones(window)
+    down = (window - i - 0.5) / ramp if ramp_out else np.ones(window)
+    return np.clip(np.minimum(up, down), 1e-3, 1.0)
 
 
-def stitch(window_values: np.ndarray, starts: list[int], num_frames: int, weights: np.ndarray) -> np.ndarray:
+def stitch(window_values: np.ndarray, starts: list[int], num_frames: int, overlap: int) -> np.ndarray:
     """Blend per-window values (W, N, ...) into per-frame values (T, ...) with cross-fade weights."""
     n = window_values.shape[1]
+    total = max(num_frames, n)
     acc = np.zeros((max(num_frames, n),) + window_values.shape[2:], dtype=np.float64)
     wsum = np.zeros(max(num_frames, n), dtype=np.float64)
     shape = (n,) + (1,) * (window_values.ndim - 2)
     for values, s in zip(window_values, starts):
+        weights = crossfade_weights(n, overlap, ramp_in=s > 0, ramp_out=s + n < total)
         acc[s:s + n] += values * weights.reshape(shape)
         wsum[s:s + n] += weights
     return (acc / wsum.reshape((-1,) + shape[1:]))[:num_frames].astype(np.float32)
@@ -159,11 +164,10 @@ class Lifter:
                 styles.append(np.full((num_windows, len(self.config.styles)), 1.0 / len(self.config.styles), np.float32))
             if progress is not None:
                 progress(min(b0 + s.batch_windows, len(starts)), len(starts))
-        weights = crossfade_weights(n, s.overlap)
         total = kp.shape[0]
-        joints = stitch(np.concatenate(outs), starts, total, weights)[:t]
+        joints = stitch(np.concatenate(outs), starts, total, s.overlap)[:t]
         a = np.concatenate(actions)
         st = np.concatenate(styles)
-        per_frame_a = stitch(np.repeat(a[:, None], n, 1), starts, total, weights)[:t]
-        per_frame_s = stitch(np.repeat(st[:, None], n, 1), starts, total, weights)[:t]
+        per_frame_a = stitch(np.repeat(a[:, None], n, 1), starts, total, s.overlap)[:t]
+        per_frame_s = stitch(np.repeat(st[:, None], n, 1), starts, total, s.overlap)[:t]
         return joints, per_frame_a, per_frame_s

@@ -1,0 +1,38 @@
+"""Training losses of DreamPose3D (the paper's): weighted hallucinative 3D loss, action/style
+cross-entropy, and a bone-length L1 that keeps limbs from stretching between frames."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..model.multiframe_head import hpd_loss
+from ..skeleton import BONES
+
+_PARENTS = [p for p, _ in BONES]
+_CHILDREN = [c for _, c in BONES]
+
+
+def bone_lengths(x: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.norm(x[..., _CHILDREN, :] - x[..., _PARENTS, :], dim=-1)
+
+
+def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (bone_lengths(pred) - bone_lengths(target)).abs().mean()
+
+
+def training_losses(out: dict, batch: dict, weights: dict, first_stage: bool) -> dict[str, torch.Tensor]:
+    """`out` from GaussianDiffusion.training_prediction, `batch` tensors from the sampler.
+
+    In the first stage only the centre pose is supervised (n = 1); afterwards all n offsets with
+    weights 1/(1+|k|).
+    """
+    poses, target = out["poses"], batch["joints3d"]
+    centre = poses.shape[2] // 2
+    pose_loss = hpd_loss(poses[:, :, centre:centre + 1] if first_stage else poses, target)
+    losses = {"pose": pose_loss, "bone": weights["bone_weight"] * bone_length_loss(poses[:, :, centre], target)}
+    if out.get("action_logits") is not None:
+        losses["action"] = weights["action_weight"] * F.cross_entropy(out["action_logits"], batch["action"])
+        losses["style"] = weights["style_weight"] * F.cross_entropy(out["style_logits"], batch["style"])
+    losses["total"] = sum(losses.values())
+    return losses
