@@ -1,0 +1,140 @@
+"""Random pinhole cameras like the ones people film with, and projection through them.
+
+World frame: metres, Y up, ground at y = 0 (clips are grounded when loaded). Camera frame: x right,
+y down, z forward (shared conventions). The principal point is the image centre, so screen-normalised
+coordinates (engine.frames.normalise_screen) of the optical axis are (0, 0) and a horizontal flip is
+u -> -u. Everything is vectorised over a batch of cameras: arrays carry a leading (B,) axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Image sizes of real cameras and phones, landscape and portrait.
+IMAGE_SIZES = np.array([
+    (1920, 1080), (1280, 720), (3840, 2160), (640, 480), (1440, 1080), (2560, 1440), (720, 576),
+    (1080, 1920), (720, 1280), (2160, 3840), (1080, 1350), (1080, 1080),
+], dtype=np.float64)
+FOCAL_35MM = (18.0, 70.0)      # 35 mm-equivalent focal lengths, mm
+DIAGONAL_35MM = 43.2666        # diagonal of a 36 x 24 mm frame; "equivalent" focal lengths refer to it
+DISTANCE = (2.5, 8.0)          # metres from the camera to the person (horizontally)
+HEIGHT = (0.5, 2.2)            # camera height above the ground, metres
+PITCH_JITTER_DEG = 4.0         # std of the extra tilt away from looking straight at the person
+ROLL_DEG = 3.0                 # std of the roll
+
+
+@dataclass
+class Camera:
+    """One pinhole camera: p_cam = R @ (p_world - centre); pixels = f * (x, y) / z + (w, h) / 2."""
+
+    rotation: np.ndarray   # (3, 3) world -> camera
+    centre: np.ndarray     # (3,) camera position in the world, metres
+    focal_px: float
+    width: int
+    height: int
+
+    def world_to_camera(self, p: np.ndarray) -> np.ndarray:
+        return world_to_camera(self.rotation, self.centre, p)
+
+    def camera_to_world(self, p: np.ndarray) -> np.ndarray:
+        return np.asarray(p) @ self.rotation + self.centre
+
+    def project(self, p_world: np.ndarray) -> np.ndarray:
+        """(..., 3) world -> (..., 2) pixels."""
+        return project(self.world_to_camera(p_world), self.focal_px, self.width, self.height)
+
+    def back_project(self, pixels: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """(..., 2) pixels + (...,) camera-frame depth z -> (..., 3) world points."""
+        return self.camera_to_world(back_project(pixels, depth, self.focal_px, self.width, self.height))
+
+    @property
+    def focal_normalised(self) -> float:
+        """Focal length in screen-normalised units (image width = 2)."""
+        return self.focal_px / self.width * 2.0
+
+
+def world_to_camera(rotation: np.ndarray, centre: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """(3, 3) or (B, 3, 3) rotations, (3,) or (B, 3) centres, points (..., 3) with the batch axis
+    first when batched (e.g. (B, N, 17, 3)) -> camera frame."""
+    rotation, centre, p = np.asarray(rotation), np.asarray(centre), np.asarray(p)
+    if rotation.ndim == 2:
+        return (p - centre) @ rotation.T
+    extra = p.ndim - 2
+    c = centre.reshape(centre.shape[:1] + (1,) * extra + (3,))
+    q = (p - c).reshape(p.shape[0], -1, 3)
+    return np.einsum("bij,bnj->bni", rotation, q).reshape(p.shape)
+
+
+def _batch(x, like: np.ndarray) -> np.ndarray:
+    """Scalar or (B,) -> broadcastable against (B, ...) `like` (leading batch axis)."""
+    x = np.asarray(x, dtype=np.float64)
+    return x.reshape(x.shape + (1,) * (like.ndim - x.ndim)) if x.ndim else x
+
+
+def project(p_cam: np.ndarray, focal_px, width, height) -> np.ndarray:
+    """(..., 3) camera frame -> (..., 2) pixels (principal point at the image centre)."""
+    z = p_cam[..., 2]
+    f, w, h = (_batch(a, z) for a in (focal_px, width, height))
+    return np.stack([f * p_cam[..., 0] / z + w / 2.0, f * p_cam[..., 1] / z + h / 2.0], axis=-1)
+
+
+def back_project(pixels: np.ndarray, depth: np.ndarray, focal_px, width, height) -> np.ndarray:
+    """Inverse of `project` given the depth z: (..., 2) pixels -> (..., 3) camera frame."""
+    depth = np.asarray(depth, dtype=np.float64)
+    f, w, h = (_batch(a, depth) for a in (focal_px, width, height))
+    x = (pixels[..., 0] - w / 2.0) * depth / f
+    y = (pixels[..., 1] - h / 2.0) * depth / f
+    return np.stack([x, y, depth], axis=-1)
+
+
+def look_at(centre: np.ndarray, target: np.ndarray, roll_rad: np.ndarray) -> np.ndarray:
+    """(B, 3) camera positions looking at (B, 3) targets, rolled -> (B, 3, 3) world->camera."""
+    forward = target - centre
+    forward /= np.linalg.norm(forward, axis=-1, keepdims=True)
+    up = np.array([0.0, 1.0, 0.0])
+    right = np.cross(forward, up)                 # x right = forward x world-up (y down = -up)
+    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    down = np.cross(forward, right)
+    c, s = np.cos(roll_rad)[:, None], np.sin(roll_rad)[:, None]
+    right, down = c * right + s * down, -s * right + c * down
+    return np.stack([right, down, forward], axis=1)
+
+
+def random_cameras(rng: np.random.Generator, target: np.ndarray) -> dict[str, np.ndarray]:
+    """Random cameras around (B, 3) world targets (e.g. the person's mean pelvis position).
+
+    Returns rotation (B, 3, 3), centre (B, 3), focal_px (B,), width (B,), height (B,).
+    """
+    b = target.shape[0]
+    size = IMAGE_SIZES[rng.integers(len(IMAGE_SIZES), size=b)]
+    width, height = size[:, 0], size[:, 1]
+    f_mm = np.exp(rng.uniform(*np.log(FOCAL_35MM), size=b))       # wide lenses as common as long
+    focal_px = f_mm / DIAGONAL_35MM * np.hypot(width, height)
+    yaw = rng.uniform(0.0, 2 * np.pi, size=b)
+    distance = rng.uniform(*DISTANCE, size=b)
+    centre = np.stack([target[:, 0] + distance * np.sin(yaw),
+                       rng.uniform(*HEIGHT, size=b),
+                       target[:, 2] + distance * np.cos(yaw)], axis=1)
+    aim = target.copy()
+    aim[:, 1] += distance * np.tan(np.radians(rng.normal(0.0, PITCH_JITTER_DEG, size=b)))
+    rotation = look_at(centre, aim, np.radians(rng.normal(0.0, ROLL_DEG, size=b)))
+    return {"rotation": rotation, "centre": centre, "focal_px": focal_px, "width": width,
+            "height": height}
+
+
+def in_view(pixels: np.ndarray, depth: np.ndarray, width, height, margin: float = 0.02) -> np.ndarray:
+    """(B, ...) -> (B,) bool: every point in front of the camera (z > 0.3 m) and inside the image
+    with a margin (fraction of the width)."""
+    w, h = _batch(width, depth), _batch(height, depth)
+    m = margin * w
+    ok = ((depth > 0.3) & (pixels[..., 0] >= m) & (pixels[..., 0] <= w - m)
+          & (pixels[..., 1] >= m) & (pixels[..., 1] <= h - m))
+    return ok.reshape(ok.shape[0], -1).all(axis=1)
+
+
+def camera(params: dict[str, np.ndarray], i: int) -> Camera:
+    """The i-th camera of a `random_cameras` batch as a `Camera`."""
+    return Camera(params["rotation"][i], params["centre"][i], float(params["focal_px"][i]),
+                  int(params["width"][i]), int(params["height"][i]))

@@ -1,0 +1,434 @@
+"""Mocap clips (H36M-17, metres, Y-up world) and the random-camera window sampler the trainer uses.
+
+`load_clips` turns the BVH libraries in `../shared/data/mocap` into `MocapClip`s, through a cache
+of one `.npz` per source (parsing ~3,000 BVH files takes minutes; the cache loads in a second).
+`WindowSampler.sample` draws training windows: a clip (probability ~ length), body proportions
+rescaled, one random real-looking camera per window, detector-like 2D noise, random mirroring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..frames import normalise_screen
+from ..skeleton import BONES, LEFT_ANKLE, RIGHT_ANKLE, ROOT
+from . import cameras as cams
+from .bvh import MocapError, read_bvh
+from .detector_noise import add_detector_noise, flip_batch
+from .labels import ACTION_VOCAB, STYLE_VOCAB, bandai_labels, clip_stem, cmu_labels, read_cmu_index
+from .skeleton_maps import resolve_mapping, to_h36m
+
+SOURCES = ("bandai1", "bandai2", "cmu", "custom")
+SPLITS = ("train", "val", "test", "all")
+CACHE_VERSION = "mocap-v1"
+ANKLE_HEIGHT = 0.08   # metres; H36M's ankle joint sits this far above the floor when standing
+
+
+@dataclass
+class MocapClip:
+    name: str            # e.g. "dataset-2_walk_youthful_003"
+    source: str          # "bandai1" | "bandai2" | "cmu" | "custom"
+    joints: np.ndarray   # (T, 17, 3) float32, metres, world frame with Y up, H36M-17, at `fps`
+    fps: float
+    action: str          # in ACTION_VOCAB
+    style: str           # in STYLE_VOCAB
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def default_mocap_root() -> Path:
+    """`<repo>/../shared/data/mocap`, or `$DREAMPOSE3D_MOCAP`."""
+    env = os.environ.get("DREAMPOSE3D_MOCAP")
+    return Path(env) if env else (repo_root().parent / "shared" / "data" / "mocap").resolve()
+
+
+def cache_dir() -> Path:
+    """`~/.cache/dreampose3d/mocap-v1`, or `$DREAMPOSE3D_CACHE` (never inside the repository)."""
+    env = os.environ.get("DREAMPOSE3D_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "dreampose3d" / CACHE_VERSION
+
+
+# --- splits ------------------------------------------------------------------------------------
+
+def is_test(name: str, source: str, style: str) -> bool:
+    """The fixed test split (data README): set-2 `youthful`, set-1 `proud`, CMU subject 7."""
+    if source == "bandai2":
+        return style == "youthful"
+    if source == "bandai1":
+        return style == "proud"
+    if source == "cmu":
+        return name.startswith("cmu_007_")
+    return False
+
+
+def is_val(name: str) -> bool:
+    """A deterministic ~5% of the non-test clips, by a hash of the name (stable across runs)."""
+    return int(hashlib.md5(name.encode()).hexdigest()[:8], 16) % 100 < 5
+
+
+def split_of(clip: MocapClip) -> str:
+    if is_test(clip.name, clip.source, clip.style):
+        return "test"
+    return "val" if is_val(clip.name) else "train"
+
+
+# --- reading one file -------------------------------------------------------------------------
+
+def source_files(source: str, root: Path) -> list[Path]:
+    if source in ("bandai1", "bandai2"):
+        folder = root / "bandai" / f"Bandai-Namco-Research-Motiondataset-{source[-1]}" / "data"
+        return sorted(folder.glob("*.bvh.gz"))
+    if source == "cmu":
+        return sorted((root / "cmu").glob("*.bvh.gz"))
+    if source == "custom":
+        folder = root / "custom"
+        return sorted([*folder.rglob("*.bvh"), *folder.rglob("*.bvh.gz")])
+    raise MocapError(f"Unknown mocap source {source!r}; expected one of {', '.join(SOURCES)}.")
+
+
+def _y_up(joints: np.ndarray) -> np.ndarray:
+    """Rotate (T, 17, 3) so the body's up direction (pelvis -> head) is +Y (Z-up files exist)."""
+    up = np.median(joints[:, 10] - joints[:, ROOT], axis=0)
+    axis = int(np.argmax(np.abs(up)))
+    sign = np.sign(up[axis])
+    x, y, z = joints[..., 0], joints[..., 1], joints[..., 2]
+    if axis == 1:
+        out = (x, y, z) if sign > 0 else (x, -y, -z)
+    elif axis == 2:
+        out = (x, z, -y) if sign > 0 else (x, -z, y)
+    else:
+        out = (-y, x, z) if sign > 0 else (y, -x, z)
+    return np.stack(out, axis=-1)
+
+
+def _ground_and_centre(joints: np.ndarray) -> np.ndarray:
+    """Floor at y = 0 (ankles ~8 cm above it, robust to jumps), first-frame pelvis above x = z = 0."""
+    lowest_ankle = joints[:, [LEFT_ANKLE, RIGHT_ANKLE], 1].min(axis=1)
+    floor = np.percentile(lowest_ankle, 1.0) - ANKLE_HEIGHT
+    out = joints.copy()
+    out[..., 1] -= floor
+    out[..., 0] -= joints[0, ROOT, 0]
+    out[..., 2] -= joints[0, ROOT, 2]
+    return out
+
+
+def _resample(joints: np.ndarray, src_fps: float, fps: float) -> np.ndarray:
+    """Linear interpolation of (T, 17, 3) from `src_fps` to `fps`."""
+    t_src = np.arange(joints.shape[0]) / src_fps
+    t_new = np.arange(0.0, t_src[-1] + 1e-9, 1.0 / fps)
+    pos = np.searchsorted(t_src, t_new, side="right") - 1
+    pos = np.clip(pos, 0, max(len(t_src) - 2, 0))
+    if len(t_src) < 2:
+        return joints[:1]
+    a = ((t_new - t_src[pos]) * src_fps)[:, None, None]
+    return (1 - a) * joints[pos] + a * joints[pos + 1]
+
+
+def clip_from_file(path: str | Path, source: str, fps: float = 30.0, cmu_index: dict | None = None,
+                   mapping: str | Path | dict | None = None) -> MocapClip:
+    """One BVH file -> `MocapClip` (FK, mapping to H36M-17, Y up, resampled, grounded)."""
+    path = Path(path)
+    bvh = read_bvh(path)
+    src_fps = bvh.fps
+    first = 1 if source == "cmu" and bvh.num_frames > 1 else 0   # CMU frame 0 may be a T-pose
+    step = src_fps / fps
+    integer_step = abs(step - round(step)) < 0.01 and round(step) >= 1
+    frames = slice(first, None, int(round(step))) if integer_step else slice(first, None)
+    joints = to_h36m(bvh, resolve_mapping(bvh.names, mapping), frames)
+    if not integer_step:
+        joints = _resample(joints, src_fps, fps)
+    joints = _ground_and_centre(_y_up(joints))
+    stem = clip_stem(path)
+    if source == "cmu":
+        action, style = cmu_labels(path, cmu_index or {})
+        name = f"cmu_{stem}"
+    elif source in ("bandai1", "bandai2"):
+        action, style = bandai_labels(path)
+        name = stem
+    else:
+        action, style, name = "other", "other", stem
+    return MocapClip(name, source, joints.astype(np.float32), float(fps), action, style)
+
+
+def _worker(args) -> tuple[str, MocapClip | None, str]:
+    path, source, fps, cmu_index, mapping = args
+    try:
+        return str(path), clip_from_file(path, source, fps, cmu_index, mapping), ""
+    except MocapError as exc:
+        return str(path), None, str(exc)
+
+
+def build_source(source: str, root: Path, fps: float = 30.0, limit: int | None = None,
+                 workers: int = 2) -> list[MocapClip]:
+    """Parse every file of one source (2 processes), printing progress to stderr."""
+    files = source_files(source, root)[:limit]
+    cmu_index = read_cmu_index(root / "cmu" / "cmu_index.csv") if source == "cmu" else None
+    mapping = root / "custom" / "mapping.json" if source == "custom" else None
+    mapping = mapping if mapping is not None and mapping.exists() else None
+    jobs = [(f, source, fps, cmu_index, mapping) for f in files]
+    clips, t0 = [], time.time()
+    results = (map(_worker, jobs) if workers <= 1 or len(jobs) < 8 else None)
+    pool = None
+    if results is None:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        results = pool.imap(_worker, jobs, chunksize=8)
+    try:
+        for i, (path, clip, error) in enumerate(results, 1):
+            if clip is None:
+                print(f"[mocap] skipped: {error}", file=sys.stderr)
+            else:
+                clips.append(clip)
+            if i % 200 == 0 or i == len(jobs):
+                print(f"[mocap] {source}: {i}/{len(jobs)} files, {time.time() - t0:.1f} s",
+                      file=sys.stderr, flush=True)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return clips
+
+
+# --- cache -------------------------------------------------------------------------------------
+
+def cache_path(source: str, root: Path, fps: float) -> Path:
+    tag = hashlib.md5(str(Path(root).resolve()).encode()).hexdigest()[:8]
+    return cache_dir() / f"{source}-{fps:g}fps-{tag}.npz"
+
+
+def save_cache(path: Path, clips: list[MocapClip]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+    np.savez(tmp,
+             names=np.array([c.name for c in clips], dtype=str),
+             lengths=np.array([len(c.joints) for c in clips], dtype=np.int64),
+             joints=(np.concatenate([c.joints for c in clips]) if clips
+                     else np.zeros((0, 17, 3), np.float32)),
+             fps=np.array([c.fps for c in clips]), actions=np.array([c.action for c in clips], dtype=str),
+             styles=np.array([c.style for c in clips], dtype=str))
+    os.replace(tmp, path)
+
+
+def load_cache(path: Path, source: str) -> list[MocapClip]:
+    with np.load(path) as z:
+        ends = np.cumsum(z["lengths"])
+        joints = z["joints"]
+        return [MocapClip(str(n), source, joints[e - l:e], float(f), str(a), str(s))
+                for n, l, e, f, a, s in zip(z["names"], z["lengths"], ends, z["fps"], z["actions"],
+                                            z["styles"])]
+
+
+def load_clips(split: str, root=None, fps: float = 30.0, sources=("bandai1", "bandai2", "cmu"),
+               limit: int | None = None) -> list[MocapClip]:
+    """Clips of one split ("train", "val", "test" or "all"), building the cache when missing.
+
+    `limit` = the first N files per source (tests): read from the cache if it exists, else parsed
+    directly without writing a cache.
+    """
+    if split not in SPLITS:
+        raise MocapError(f"Unknown split {split!r}; expected one of {', '.join(SPLITS)}.")
+    root = Path(root) if root is not None else default_mocap_root()
+    if not root.is_dir():
+        raise MocapError(f"Mocap folder {root} does not exist (set DREAMPOSE3D_MOCAP).")
+    clips: list[MocapClip] = []
+    for source in sources:
+        path = cache_path(source, root, fps)
+        if path.exists():
+            got = load_cache(path, source)[:limit]
+        elif limit is not None:
+            got = build_source(source, root, fps, limit)
+        else:
+            t0 = time.time()
+            got = build_source(source, root, fps)
+            save_cache(path, got)
+            print(f"[mocap] cached {len(got)} {source} clips in {time.time() - t0:.1f} s -> {path}",
+                  file=sys.stderr, flush=True)
+        clips.extend(got)
+    return clips if split == "all" else [c for c in clips if split_of(c) == split]
+
+
+# --- sampling ----------------------------------------------------------------------------------
+
+# Bone groups for body-proportion scaling (indices into engine.skeleton.BONES, found by joint names).
+def _bone_groups() -> np.ndarray:
+    from ..skeleton import JOINT_NAMES
+    group_of = {"hip": 0, "knee": 1, "ankle": 1, "spine": 2, "thorax": 2, "neck": 3, "head": 3,
+                "shoulder": 4, "elbow": 5, "wrist": 5}
+    out = []
+    for _, child in BONES:
+        word = JOINT_NAMES[child].split("_")[-1]
+        out.append(group_of[word])
+    return np.array(out)
+
+
+BONE_GROUP = _bone_groups()   # 0 hip width, 1 legs, 2 torso, 3 neck+head, 4 shoulder width, 5 arms
+GROUP_RANGE = np.array([(0.85, 1.15), (0.88, 1.12), (0.88, 1.12), (0.85, 1.15), (0.85, 1.15),
+                        (0.88, 1.12)])
+HEIGHT_RANGE = (0.8, 1.15)
+LENGTH_CAP_S = 30.0           # clips longer than this are not picked more often than a 30 s one
+
+
+def scale_bodies(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(B, N, 17, 3) world poses -> new body proportions per window (left = right), rebuilt along
+    the H36M tree (child = parent + s * (child - parent), i.e. FK with scaled offsets), then the
+    whole body and its path scaled by an overall height factor, feet kept on the floor."""
+    b = x.shape[0]
+    group = rng.uniform(GROUP_RANGE[:, 0], GROUP_RANGE[:, 1], size=(b, len(GROUP_RANGE)))
+    s = group[:, BONE_GROUP][:, None, :, None]                        # (B, 1, 16, 1)
+    out = x.copy()
+    for k, (p, c) in enumerate(BONES):                               # parents come first
+        out[:, :, c] = out[:, :, p] + s[:, :, k] * (x[:, :, c] - x[:, :, p])
+    height = rng.uniform(*HEIGHT_RANGE, size=(b, 1, 1, 1))
+    out *= height
+    ankles = [LEFT_ANKLE, RIGHT_ANKLE]
+    floor_old = x[:, :, ankles, 1].min(axis=(1, 2)) * height[:, 0, 0, 0]
+    floor_new = out[:, :, ankles, 1].min(axis=(1, 2))
+    out[..., 1] += (floor_old - floor_new)[:, None, None]
+    return out
+
+
+def _name_seed(name: str) -> int:
+    return int(hashlib.md5(name.encode()).hexdigest()[:8], 16)
+
+
+class WindowSampler:
+    """Random training windows from clips; see the module docstring and `sample`."""
+
+    def __init__(self, clips, window: int = 81, noise: bool = True, scale_bones: bool = True,
+                 flip: bool = True, seed: int = 0):
+        if not clips:
+            raise MocapError("WindowSampler needs at least one clip.")
+        self.clips = list(clips)
+        self.window, self.noise, self.scale_bones, self.flip = window, noise, scale_bones, flip
+        self._rng = np.random.default_rng(seed)
+        self._joints = np.concatenate([c.joints for c in self.clips]).astype(np.float32)
+        self._lengths = np.array([len(c.joints) for c in self.clips])
+        self._offsets = np.concatenate([[0], np.cumsum(self._lengths)[:-1]])
+        caps = np.array([LENGTH_CAP_S * c.fps for c in self.clips])
+        weight = np.minimum(self._lengths, caps)
+        self._p = weight / weight.sum()
+        self._action = np.array([ACTION_VOCAB.index(c.action) for c in self.clips], dtype=np.int64)
+        self._style = np.array([STYLE_VOCAB.index(c.style) for c in self.clips], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self._lengths.sum())
+
+    def _window_indices(self, clip_idx: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
+        """(B,) clips + (B,) starts (may be negative) -> (B, n) rows of `_joints`, edges repeated."""
+        frame = np.clip(start[:, None] + np.arange(n), 0, self._lengths[clip_idx][:, None] - 1)
+        return frame + self._offsets[clip_idx][:, None]
+
+    @staticmethod
+    def _cameras(world: np.ndarray, rng: np.random.Generator, tries: int = 12) -> dict:
+        """One random camera per window that keeps every joint of the window in view; windows that
+        fail `tries` times get a wide lens from far away (and, at worst, keep the last draw)."""
+        target = world[:, :, ROOT].mean(axis=1)
+        params = cams.random_cameras(rng, target)
+        todo = np.arange(world.shape[0])
+        for attempt in range(tries + 1):
+            p_cam = cams.world_to_camera(params["rotation"][todo], params["centre"][todo], world[todo])
+            pix = cams.project(p_cam, params["focal_px"][todo], params["width"][todo],
+                               params["height"][todo])
+            ok = cams.in_view(pix, p_cam[..., 2], params["width"][todo], params["height"][todo])
+            todo = todo[~ok]
+            if todo.size == 0 or attempt == tries:
+                break
+            new = cams.random_cameras(rng, target[todo])
+            if attempt >= tries - 3:      # last resort: far and wide
+                far = cams.DISTANCE[1] / np.maximum(np.linalg.norm(
+                    new["centre"][:, [0, 2]] - target[todo][:, [0, 2]], axis=1), 1e-6)
+                new["centre"][:, [0, 2]] = target[todo][:, [0, 2]] + far[:, None] * (
+                    new["centre"][:, [0, 2]] - target[todo][:, [0, 2]])
+                new["focal_px"] = (cams.FOCAL_35MM[0] / cams.DIAGONAL_35MM
+                                   * np.hypot(new["width"], new["height"]))
+                aim = target[todo]
+                new["rotation"] = cams.look_at(new["centre"], aim, np.zeros(len(todo)))
+            for key in params:
+                params[key][todo] = new[key]
+        return params
+
+    def _render(self, world: np.ndarray, rng: np.random.Generator, noise: bool) -> dict:
+        """(B, N, 17, 3) world windows -> the batch dict (no flip)."""
+        params = self._cameras(world, rng)
+        p_cam = cams.world_to_camera(params["rotation"], params["centre"], world)
+        pix = cams.project(p_cam, params["focal_px"], params["width"], params["height"])
+        w = params["width"][:, None, None]
+        h = params["height"][:, None, None]
+        clean = normalise_screen(pix, w, h)
+        if noise:
+            noisy, scores = add_detector_noise(clean, rng)
+        else:
+            noisy, scores = clean.copy(), np.ones(clean.shape[:-1], dtype=np.float32)
+        root = p_cam[:, :, ROOT]
+        return {
+            "keypoints2d": noisy.astype(np.float32),
+            "keypoints2d_clean": clean.astype(np.float32),
+            "scores": scores.astype(np.float32),
+            "joints3d": (p_cam - root[:, :, None]).astype(np.float32),
+            "root": root.astype(np.float32),
+            "focal": (params["focal_px"] / params["width"] * 2.0).astype(np.float32),
+            "image_size": np.stack([params["width"], params["height"]], axis=1).astype(np.int64),
+            "_camera": params,
+        }
+
+    def sample(self, batch_size: int, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+        """A batch of `batch_size` windows of `window` frames (see the API in the module's tests).
+
+        Keys: keypoints2d, keypoints2d_clean (B, N, 17, 2); scores (B, N, 17); joints3d (B, N, 17, 3)
+        camera frame, root-relative; root (B, N, 3); focal (B,) screen-normalised; action, style (B,)
+        int64; image_size (B, 2) int64 (width, height) for reference.
+        """
+        rng = rng if rng is not None else self._rng
+        n = self.window
+        ci = rng.choice(len(self.clips), size=batch_size, p=self._p)
+        length = self._lengths[ci]
+        lo, hi = np.minimum(0, length - n), np.maximum(0, length - n)
+        start = lo + (rng.random(batch_size) * (hi - lo + 1)).astype(np.int64)
+        world = self._joints[self._window_indices(ci, start, n)].astype(np.float64)
+        if self.scale_bones:
+            world = scale_bodies(world, rng)
+        batch = self._render(world, rng, self.noise)
+        batch.pop("_camera")
+        if self.flip:
+            batch = flip_batch(batch, rng.random(batch_size) < 0.5)
+        batch["action"] = self._action[ci]
+        batch["style"] = self._style[ci]
+        return batch
+
+    def windows_for_eval(self, clip: MocapClip, stride: int | None = None) -> dict:
+        """Deterministic evaluation data for one clip: one fixed camera seeded by the clip's name,
+        no body scaling, no flip; noisy 2D seeded the same way when `noise`.
+
+        stride=None: full-clip arrays keypoints2d, keypoints2d_clean (T, 17, 2), scores (T, 17),
+        joints3d (T, 17, 3), root (T, 3), plus focal, image_size, action, style and `camera`
+        (a `cameras.Camera`). stride=k: the same arrays cut into windows of `window` frames
+        starting every k frames ((K, N, ...), the last window edge-padded) plus `starts` (K,).
+        """
+        rng = np.random.default_rng(_name_seed(clip.name))
+        world = np.asarray(clip.joints, dtype=np.float64)[None]
+        batch = self._render(world, rng, self.noise)
+        params = batch.pop("_camera")
+        out = {k: v[0] for k, v in batch.items()}
+        out["camera"] = cams.camera(params, 0)
+        out["action"] = np.int64(ACTION_VOCAB.index(clip.action))
+        out["style"] = np.int64(STYLE_VOCAB.index(clip.style))
+        if stride is None:
+            return out
+        t = len(clip.joints)
+        starts = np.arange(0, max(t - self.window, 0) + 1, stride)
+        if starts[-1] + self.window < t:
+            starts = np.append(starts, t - self.window)
+        frame = np.clip(starts[:, None] + np.arange(self.window), 0, t - 1)
+        for key in ("keypoints2d", "keypoints2d_clean", "scores", "joints3d", "root"):
+            out[key] = out[key][frame]
+        out["starts"] = starts
+        return out
