@@ -1,0 +1,281 @@
+"""Operators: thin wrappers that validate, start the engine, poll it, and report one sentence.
+
+`DREAMPOSE3D_OT_lift` is modal in the UI (a reader thread fills a queue; a window timer drains it,
+so Blender never blocks) and synchronous in `execute` (background mode, scripts, tests). In both,
+the scene changes only after the whole result is read, inside the operator's single undo step;
+a failure or cancel changes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from . import engine_client, result_io
+from .preferences import get_prefs
+from .properties import set_people
+
+_CANCEL = threading.Event()  # set by the cancel button (or a test); read by both run paths
+
+
+def request_cancel() -> None:
+    _CANCEL.set()
+
+
+def lift_options(context) -> engine_client.LiftOptions:
+    s, prefs = context.scene.dreampose3d, get_prefs(context)
+    return engine_client.LiftOptions(
+        format=s.format or "auto", person=s.person, fps=s.fps, image_size=tuple(s.image_size),
+        device=prefs.device, preset=s.preset, checkpoint=bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else None,
+        smooth=s.smoothing, smooth_hz=s.smooth_hz if s.smoothing == "butterworth" else None)
+
+
+def apply_options(context):
+    from .apply import ApplyOptions
+
+    s = context.scene.dreampose3d
+    return ApplyOptions(target=s.target, armature=s.armature, mapping=s.mapping, root_motion=s.root_motion,
+                        foot_cleanup=s.foot_cleanup, frame_start=context.scene.frame_start,
+                        preset_dir=get_prefs(context).preset_dir or None)
+
+
+class _ErrorReport(Exception):
+    pass
+
+
+class DREAMPOSE3D_OT_lift(bpy.types.Operator):
+    """Lift the keypoints to 3D with the engine and animate an armature (one undo step)"""
+
+    bl_idname = "dreampose3d.lift"
+    bl_label = "Lift to 3D"
+    bl_options = {"REGISTER", "UNDO"}
+
+    _job = None
+    _timer = None
+    _tmp = None
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and not context.window_manager.dreampose3d_run.running
+
+    # -- shared steps
+    def _input(self, context) -> Path:
+        raw = context.scene.dreampose3d.input_path
+        if not raw:
+            raise _ErrorReport("Choose a keypoint file or folder first.")
+        path = Path(bpy.path.abspath(raw))
+        if not path.exists():
+            raise _ErrorReport(f"The keypoint path {path} does not exist.")
+        return path
+
+    def _finish(self, context, result_path: str):
+        from .apply import ApplyError, apply_result
+        from .retarget import RetargetError
+
+        try:
+            result = result_io.load_result(result_path)
+            applied = apply_result(context.scene, result, apply_options(context))
+        except (result_io.ResultError, RetargetError, ApplyError) as exc:
+            return self._fail(context, str(exc))
+        run = context.window_manager.dreampose3d_run
+        run.status = f"{result.num_frames} frames on {applied.armature.name}"
+        run.progress = 100.0
+        run.last_error = ""
+        self.report({"INFO"}, f"Lifted {result.num_frames} frames onto {applied.armature.name}.")
+        return {"FINISHED"}
+
+    def _fail(self, context, message: str):
+        run = context.window_manager.dreampose3d_run
+        run.last_error = message
+        run.status = "failed"
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
+
+    def _cleanup(self, context):
+        run = context.window_manager.dreampose3d_run
+        run.running = False
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+            context.window_manager.progress_end()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    # -- synchronous path (background mode, scripts, tests)
+    def execute(self, context):
+        _CANCEL.clear()
+        try:
+            path = self._input(context)
+            if result_io.is_result_file(path):
+                return self._finish(context, str(path))
+            self._tmp = tempfile.mkdtemp(prefix="dreampose3d_")
+            out = Path(self._tmp) / f"{path.stem}.npz"
+            outputs = engine_client.run_lift([path], out, lift_options(context), get_prefs(context).engine_python,
+                                             should_cancel=_CANCEL.is_set)
+            return self._finish(context, outputs[0] if outputs else str(out))
+        except _ErrorReport as exc:
+            return self._fail(context, str(exc))
+        except engine_client.EngineClientError as exc:
+            if exc.stderr:
+                print(exc.stderr)
+            return self._fail(context, str(exc))
+        finally:
+            self._cleanup(context)
+
+    # -- non-blocking path
+    def invoke(self, context, event):
+        if bpy.app.background:
+            return self.execute(context)
+        _CANCEL.clear()
+        try:
+            path = self._input(context)
+            if result_io.is_result_file(path):
+                return self._finish(context, str(path))
+            self._tmp = tempfile.mkdtemp(prefix="dreampose3d_")
+            self._out = str(Path(self._tmp) / f"{path.stem}.npz")
+            self._job = engine_client.start_lift([path], self._out, lift_options(context), get_prefs(context).engine_python)
+        except (_ErrorReport, engine_client.EngineClientError) as exc:
+            self._cleanup(context)
+            return self._fail(context, str(exc))
+        wm = context.window_manager
+        run = wm.dreampose3d_run
+        run.running, run.progress, run.status, run.last_error = True, 0.0, "starting the engine", ""
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.progress_begin(0, 100)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        run = context.window_manager.dreampose3d_run
+        if event.type == "ESC" or _CANCEL.is_set():
+            self._job.cancel()
+            self._cleanup(context)
+            run.status = "cancelled"
+            self.report({"WARNING"}, "The run was cancelled; the scene is unchanged.")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        for ev in self._job.drain():
+            kind = ev.get("event")
+            if kind == "progress" and ev.get("total"):
+                run.progress = 100.0 * float(ev["done"]) / float(ev["total"])
+                run.status = f"lifting {ev['done']}/{ev['total']}"
+            elif kind == "start":
+                run.status = f"{ev.get('frames', '?')} frames"
+            context.window_manager.progress_update(run.progress)
+        for area in context.screen.areas if context.screen else ():
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+        if self._job.poll() is None:
+            return {"PASS_THROUGH"}
+        self._job.join()
+        self._job.drain()
+        err = self._job.error()
+        try:
+            if err is not None:
+                if err.stderr:
+                    print(err.stderr)
+                return self._fail(context, str(err))
+            return self._finish(context, self._out)
+        finally:
+            self._cleanup(context)
+
+
+class DREAMPOSE3D_OT_cancel(bpy.types.Operator):
+    """Stop the running engine; the scene stays as it was"""
+
+    bl_idname = "dreampose3d.cancel"
+    bl_label = "Cancel"
+
+    def execute(self, context):
+        request_cancel()
+        return {"FINISHED"}
+
+
+class DREAMPOSE3D_OT_scan(bpy.types.Operator):
+    """List the people in the keypoint file with 'engine inspect'"""
+
+    bl_idname = "dreampose3d.scan"
+    bl_label = "Scan"
+
+    def execute(self, context):
+        s = context.scene.dreampose3d
+        path = bpy.path.abspath(s.input_path)
+        if not path:
+            self.report({"ERROR"}, "Choose a keypoint file or folder first.")
+            return {"CANCELLED"}
+        try:
+            data = engine_client.inspect(path, s.format, get_prefs(context).engine_python)
+        except engine_client.EngineClientError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        set_people(path, data.get("people") or [])
+        if data.get("fps") and s.fps == 0:
+            context.window_manager.dreampose3d_run.status = f"{data.get('format')}: {data.get('frames')} frames at {data['fps']:g} fps"
+        for w in data.get("warnings") or []:
+            self.report({"WARNING"}, str(w))
+        self.report({"INFO"}, f"{len(data.get('people') or [])} people, {data.get('frames')} frames ({data.get('format')}).")
+        return {"FINISHED"}
+
+
+class DREAMPOSE3D_OT_check_engine(bpy.types.Operator):
+    """Run 'python -m engine info' and show the checkpoint and device"""
+
+    bl_idname = "dreampose3d.check_engine"
+    bl_label = "Check engine"
+
+    def execute(self, context):
+        prefs = get_prefs(context)
+        try:
+            data = engine_client.info(bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else "", prefs.device,
+                                      prefs.engine_python)
+        except engine_client.EngineClientError as exc:
+            if hasattr(prefs, "last_check"):
+                prefs.last_check = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        ckpt = data.get("checkpoint")
+        ckpt = ckpt.get("id") or ckpt.get("path") if isinstance(ckpt, dict) else ckpt
+        text = f"checkpoint {ckpt}, device {data.get('device')}"
+        if hasattr(prefs, "last_check"):
+            prefs.last_check = text
+        self.report({"INFO"}, f"Engine OK: {text}.")
+        return {"FINISHED"}
+
+
+class DREAMPOSE3D_OT_export(bpy.types.Operator):
+    """Export the active armature's animation"""
+
+    bl_idname = "dreampose3d.export"
+    bl_label = "Export"
+
+    format: EnumProperty(items=(("bvh", "BVH", ""), ("fbx", "FBX", ""), ("blend", ".blend", "")), name="Format")
+    filepath: StringProperty(subtype="FILE_PATH")
+
+    @classmethod
+    def poll(cls, context):
+        return context.active_object is not None and context.active_object.type == "ARMATURE"
+
+    def invoke(self, context, event):
+        self.filepath = bpy.path.ensure_ext(bpy.path.abspath("//") + context.active_object.name, "." + self.format)
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        from . import export
+
+        obj, scene = context.active_object, context.scene
+        path = Path(bpy.path.abspath(self.filepath))
+        export.export_all(obj, path.parent, path.stem, [self.format], scene.frame_start, scene.frame_end)
+        self.report({"INFO"}, f"Wrote {path}.")
+        return {"FINISHED"}
+
+
+classes = (DREAMPOSE3D_OT_lift, DREAMPOSE3D_OT_cancel, DREAMPOSE3D_OT_scan, DREAMPOSE3D_OT_check_engine,
+           DREAMPOSE3D_OT_export)

@@ -1,0 +1,86 @@
+"""The "Lift to 3D" sidebar tab of the 3D Viewport. Drawing only; small functions per section."""
+
+from __future__ import annotations
+
+import bpy
+
+
+def draw_input(layout, s):
+    col = layout.column(align=True)
+    col.prop(s, "input_path")
+    row = col.row(align=True)
+    row.prop(s, "format")
+    row.operator("dreampose3d.scan", text="", icon="VIEWZOOM")
+    col.prop(s, "person")
+    col.prop(s, "fps")
+    col.prop(s, "image_size")
+
+
+def draw_engine(layout, s):
+    col = layout.column(align=True)
+    col.prop(s, "preset")
+    col.prop(s, "smoothing")
+    if s.smoothing == "butterworth":
+        col.prop(s, "smooth_hz")
+
+
+def draw_target(layout, s):
+    col = layout.column(align=True)
+    col.prop(s, "target", expand=True)
+    if s.target == "EXISTING":
+        col.prop(s, "armature")
+        col.prop(s, "mapping")
+    col.prop(s, "root_motion")
+    col.prop(s, "foot_cleanup")
+
+
+def draw_run(layout, context):
+    run = context.window_manager.dreampose3d_run
+    col = layout.column()
+    if run.running:
+        row = col.row(align=True)
+        row.prop(run, "progress", text=run.status or "Lifting", slider=True)
+        row.operator("dreampose3d.cancel", text="", icon="CANCEL")
+    else:
+        col.operator("dreampose3d.lift", icon="ARMATURE_DATA")
+        if run.last_error:
+            col.label(text=run.last_error, icon="ERROR")
+        elif run.status:
+            col.label(text=run.status, icon="CHECKMARK")
+
+
+def draw_prompt(layout, context):
+    from .apply import prompt_at
+
+    scene = context.scene
+    text = prompt_at(scene, scene.frame_current)
+    if not text:
+        return
+    box = layout.box()
+    box.label(text="Predicted action", icon="TEXT")
+    box.label(text=text)
+    segments = scene.get("dreampose3d_prompts", [])
+    if len(segments) > 1:
+        box.label(text=f"{len(segments)} actions (timeline markers)")
+
+
+class DREAMPOSE3D_PT_lift(bpy.types.Panel):
+    bl_label = "Lift to 3D"
+    bl_idname = "DREAMPOSE3D_PT_lift"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Lift to 3D"
+
+    def draw(self, context):
+        s = context.scene.dreampose3d
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        draw_input(layout, s)
+        draw_engine(layout, s)
+        draw_target(layout, s)
+        draw_run(layout, context)
+        draw_prompt(layout, context)
+
+
+classes = (DREAMPOSE3D_PT_lift,)

@@ -1,0 +1,61 @@
+"""Add-on preferences: where the engine is, device, default preset, "Check engine"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from .properties import PRESETS
+
+ADDON_ID = __package__
+
+
+@dataclass
+class Defaults:
+    """Preferences when the add-on runs unregistered (batch with the bpy module)."""
+
+    engine_python: str = ""
+    device: str = "auto"
+    default_preset: str = "fast"
+    checkpoint: str = ""
+    preset_dir: str = ""
+
+
+def get_prefs(context=None):
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON_ID)
+    return addon.preferences if addon is not None and addon.preferences is not None else Defaults()
+
+
+class DREAMPOSE3D_AP_preferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON_ID
+
+    engine_python: StringProperty(
+        name="Engine Python", subtype="FILE_PATH",
+        description="Python that can run 'python -m engine'; empty = DREAMPOSE3D_PYTHON, the repository's .venv, or PATH")
+    device: EnumProperty(name="Device", items=(("auto", "Auto", "GPU when available"), ("cpu", "CPU", "CPU only"),
+                                                ("cuda", "CUDA", "NVIDIA GPU")), default="auto",
+                         description="Where the engine runs the model")
+    default_preset: EnumProperty(name="Default preset", items=PRESETS, default="fast",
+                                 description="Preset for new scenes")
+    checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
+                               description="Model checkpoint; empty = the engine's default")
+    preset_dir: StringProperty(name="Extra mapping presets", subtype="DIR_PATH",
+                               description="Folder with your own mapping presets (*.json), next to the bundled ones")
+    last_check: StringProperty(name="Engine", default="not checked")
+
+    def draw(self, context):
+        col = self.layout.column()
+        col.prop(self, "engine_python")
+        col.prop(self, "checkpoint")
+        col.prop(self, "device")
+        col.prop(self, "default_preset")
+        col.prop(self, "preset_dir")
+        row = col.row()
+        row.operator("dreampose3d.check_engine", icon="CHECKMARK")
+        row.label(text=self.last_check)
+
+
+classes = (DREAMPOSE3D_AP_preferences,)

@@ -1,0 +1,85 @@
+"""A plausible walking clip as an engine `LiftResult`, for add-on tests that run without the model.
+
+Uses the engine package (fine in tests; the add-on itself never imports it). The walker faces -Y,
+walks towards -Y at 1.2 m/s, swings legs and arms, bends knees and elbows, and its bone lengths
+wobble by about 1 % per frame like the engine's output does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.frames import blender_to_camera
+from engine.sequence import LiftResult
+from engine.skeleton import JOINT_NAMES, PARENTS
+
+J = {n: i for i, n in enumerate(JOINT_NAMES)}
+
+
+def _rot_x(a):
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def walking_joints(frames: int = 90, fps: float = 30.0, seed: int = 0) -> np.ndarray:
+    """(T, 17, 3) Blender-world joints of a walk: metres, Z up, facing -Y, feet near z = 0."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames) / fps
+    phase = 2 * np.pi * 1.0 * t  # one stride per second
+    out = np.zeros((frames, 17, 3))
+    for f in range(frames):
+        swing = 0.45 * np.sin(phase[f])
+        pelvis = np.array([0.02 * np.sin(phase[f]), -1.2 * t[f], 0.93 + 0.02 * np.cos(2 * phase[f])])
+        p = {"pelvis": pelvis}
+        p["right_hip"] = pelvis + [-0.13, 0, -0.02]
+        p["left_hip"] = pelvis + [0.13, 0, -0.02]
+        for side, sgn in (("right", 1), ("left", -1)):
+            a = sgn * swing  # thigh angle, forward = towards -Y
+            knee_bend = 0.15 + 0.5 * max(0.0, np.sin(phase[f] + (0 if sgn > 0 else np.pi) + 1.2))
+            thigh = _rot_x(a) @ [0, 0, -0.45]
+            shin = _rot_x(a - knee_bend) @ [0, 0, -0.44]
+            p[f"{side}_knee"] = p[f"{side}_hip"] + thigh
+            p[f"{side}_ankle"] = p[f"{side}_knee"] + shin
+            arm = _rot_x(-a * 0.8) @ [0, 0, -0.28]
+            fore = _rot_x(-a * 0.8 + 0.4) @ [0, 0, -0.26]
+            p[f"{side}_shoulder"] = None
+        p["spine"] = pelvis + [0, -0.01, 0.23]
+        p["thorax"] = p["spine"] + [0, 0.0, 0.25]
+        p["neck"] = p["thorax"] + [0, -0.06, 0.11]
+        p["head"] = p["neck"] + [0, 0.02, 0.12]
+        for side, sgn in (("right", 1), ("left", -1)):
+            a = sgn * swing
+            p[f"{side}_shoulder"] = p["thorax"] + [-0.17 * sgn, 0, -0.02]
+            arm = _rot_x(-a * 0.8) @ [0.03 * -sgn, 0, -0.28]
+            fore = _rot_x(-a * 0.8 - 0.4) @ [0, 0, -0.26]
+            p[f"{side}_elbow"] = p[f"{side}_shoulder"] + arm
+            p[f"{side}_wrist"] = p[f"{side}_elbow"] + fore
+        out[f] = np.array([p[n] for n in JOINT_NAMES])
+    # per-frame bone-length wobble of ~1 %, applied down the tree
+    noisy = out.copy()
+    for j in range(1, 17):
+        scale = 1 + 0.01 * rng.standard_normal(frames)
+        seg = out[:, j] - out[:, PARENTS[j]]
+        noisy[:, j] = noisy[:, PARENTS[j]] + seg * scale[:, None]
+    noisy[..., 2] -= noisy[:, [J["left_ankle"], J["right_ankle"]], 2].min()
+    return noisy.astype(np.float32)
+
+
+def walking_result(frames: int = 90, fps: float = 30.0, seed: int = 0) -> LiftResult:
+    world = walking_joints(frames, fps, seed)
+    cam = blender_to_camera(world - world[:, :1])
+    names = ["walking", "waving", "sitting"]
+    probs = np.zeros((frames, 3), dtype=np.float32)
+    half = frames // 2
+    probs[:half, 0] = 0.9
+    probs[half:, 1] = 0.8
+    probs[probs.sum(1) == 0, 2] = 1.0
+    probs /= probs.sum(1, keepdims=True)
+    prompt = ["a person walking"] * half + ["a person waving"] * (frames - half)
+    meta = {"engine_version": "test", "checkpoint": "synthetic", "input_format": "synthetic"}
+    return LiftResult(cam.astype(np.float32), world, fps, names, probs.astype(np.float32), prompt, meta)
+
+
+def write_walking_result(path, frames: int = 90, fps: float = 30.0, seed: int = 0) -> str:
+    walking_result(frames, fps, seed).save(path)
+    return str(path)
