@@ -30,37 +30,39 @@ def add_detector_noise(clean: np.ndarray, rng: np.random.Generator,
 
     Each window gets its own noise level, so the model sees both clean and bad detections.
     """
+    f32 = np.float32
+    clean = np.asarray(clean, dtype=f32)
     b, n, j, _ = clean.shape
     size = person_size(clean)
-    level = strength * rng.uniform(0.003, 0.03, size=(b, 1, 1, 1))      # jitter std / person size
-    sigma = level * size * JOINT_SIGMA[None, None, :, None]
-    jitter = rng.standard_normal((b, n, j, 2)) * sigma
-    bias = rng.standard_normal((b, 1, j, 2)) * sigma * 0.7
-    noisy = clean + jitter + bias
+    level = strength * rng.uniform(0.003, 0.03, size=(b, 1, 1, 1)).astype(f32)  # std / person size
+    sigma = level * size * JOINT_SIGMA.astype(f32)[None, None, :, None]
+    noisy = clean + rng.standard_normal((b, n, j, 2), dtype=f32) * sigma
+    noisy += rng.standard_normal((b, 1, j, 2), dtype=f32) * (sigma * 0.7)     # per-clip bias
 
     # Left/right confusions: a pair swaps for a frame now and then (more often in noisy windows).
     swap_rate = rng.uniform(0.0, 0.02, size=(b, 1, 1)) * strength
-    swap = rng.random((b, n, len(FLIP_PAIRS))) < swap_rate
-    pairs = np.array(FLIP_PAIRS)
-    for k, (left, right) in enumerate(pairs):
+    swap = rng.random((b, n, len(FLIP_PAIRS)), dtype=f32) < swap_rate
+    for k, (left, right) in enumerate(FLIP_PAIRS):
         m = swap[..., k]
-        noisy[m, left], noisy[m, right] = noisy[m, right].copy(), noisy[m, left].copy()
+        if m.any():
+            noisy[m, left], noisy[m, right] = noisy[m, right].copy(), noisy[m, left].copy()
 
     # Outliers: rare large errors (a wrist snapping onto the other arm, a knee lost in clutter).
-    outlier = rng.random((b, n, j, 1)) < 0.005 * strength
-    noisy += outlier * rng.standard_normal((b, n, j, 2)) * size * 0.15
+    outlier = np.nonzero(rng.random((b, n, j), dtype=f32) < 0.005 * strength)
+    noisy[outlier] += (rng.standard_normal((len(outlier[0]), 2), dtype=f32)
+                       * size[outlier[0], 0, 0] * 0.15)
 
     # Scores fall with the error relative to the person's size; a bit of independent noise.
     err = np.linalg.norm(noisy - clean, axis=-1) / size[..., 0]          # (B, N, 17)
-    scores = np.exp(-0.5 * (err / 0.05) ** 2) * rng.uniform(0.75, 1.0, size=(b, n, j))
-    scores = scores + rng.normal(0.0, 0.03, size=scores.shape)
+    scores = np.exp(-0.5 * (err / 0.05) ** 2) * (0.75 + 0.25 * rng.random((b, n, j), dtype=f32))
+    scores += 0.03 * rng.standard_normal((b, n, j), dtype=f32)
 
     # Dropouts: missed joints have score 0 and coordinates 0 (the canonical "missing" encoding).
     drop_rate = rng.uniform(0.0, 0.05, size=(b, 1, 1)) * strength
-    drop = rng.random((b, n, j)) < drop_rate
+    drop = rng.random((b, n, j), dtype=f32) < drop_rate
     noisy[drop] = 0.0
-    scores = np.where(drop, 0.0, np.clip(scores, 0.01, 1.0))
-    return noisy.astype(np.float32), scores.astype(np.float32)
+    scores = np.where(drop, f32(0.0), np.clip(scores, 0.01, 1.0))
+    return noisy, scores.astype(f32)
 
 
 def flip_batch(batch: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:

@@ -328,39 +328,37 @@ class WindowSampler:
         return frame + self._offsets[clip_idx][:, None]
 
     @staticmethod
-    def _cameras(world: np.ndarray, rng: np.random.Generator, tries: int = 12) -> dict:
+    def _cameras(world: np.ndarray, rng: np.random.Generator, tries: int = 12):
         """One random camera per window that keeps every joint of the window in view; windows that
-        fail `tries` times get a wide lens from far away (and, at worst, keep the last draw)."""
+        fail `tries` times get a wide lens from far away (and, at worst, keep the last draw).
+
+        Returns (camera params as float32 arrays, camera-frame joints, pixels)."""
         target = world[:, :, ROOT].mean(axis=1)
-        params = cams.random_cameras(rng, target)
+        radius = np.sqrt(((world - target[:, None, None]) ** 2).sum(-1).max(axis=(1, 2)))
+        params = cams.random_cameras(rng, target, radius)
+        p_cam = np.empty_like(world)
+        pix = np.empty(world.shape[:-1] + (2,), dtype=world.dtype)
         todo = np.arange(world.shape[0])
         for attempt in range(tries + 1):
-            p_cam = cams.world_to_camera(params["rotation"][todo], params["centre"][todo], world[todo])
-            pix = cams.project(p_cam, params["focal_px"][todo], params["width"][todo],
-                               params["height"][todo])
-            ok = cams.in_view(pix, p_cam[..., 2], params["width"][todo], params["height"][todo])
+            sub = {k: v[todo].astype(world.dtype) for k, v in params.items()}
+            p_cam[todo] = cams.world_to_camera(sub["rotation"], sub["centre"], world[todo])
+            pix[todo] = cams.project(p_cam[todo], sub["focal_px"], sub["width"], sub["height"])
+            ok = cams.in_view(pix[todo], p_cam[todo][..., 2], sub["width"], sub["height"])
             todo = todo[~ok]
             if todo.size == 0 or attempt == tries:
                 break
-            new = cams.random_cameras(rng, target[todo])
+            new = cams.random_cameras(rng, target[todo], radius[todo])
             if attempt >= tries - 3:      # last resort: far and wide
-                far = cams.DISTANCE[1] / np.maximum(np.linalg.norm(
-                    new["centre"][:, [0, 2]] - target[todo][:, [0, 2]], axis=1), 1e-6)
-                new["centre"][:, [0, 2]] = target[todo][:, [0, 2]] + far[:, None] * (
-                    new["centre"][:, [0, 2]] - target[todo][:, [0, 2]])
                 new["focal_px"] = (cams.FOCAL_35MM[0] / cams.DIAGONAL_35MM
                                    * np.hypot(new["width"], new["height"]))
-                aim = target[todo]
-                new["rotation"] = cams.look_at(new["centre"], aim, np.zeros(len(todo)))
+                new["rotation"] = cams.look_at(new["centre"], target[todo], np.zeros(len(todo)))
             for key in params:
                 params[key][todo] = new[key]
-        return params
+        return {k: v.astype(np.float32) for k, v in params.items()}, p_cam, pix
 
     def _render(self, world: np.ndarray, rng: np.random.Generator, noise: bool) -> dict:
         """(B, N, 17, 3) world windows -> the batch dict (no flip)."""
-        params = self._cameras(world, rng)
-        p_cam = cams.world_to_camera(params["rotation"], params["centre"], world)
-        pix = cams.project(p_cam, params["focal_px"], params["width"], params["height"])
+        params, p_cam, pix = self._cameras(world.astype(np.float32), rng)
         w = params["width"][:, None, None]
         h = params["height"][:, None, None]
         clean = normalise_screen(pix, w, h)
@@ -370,12 +368,12 @@ class WindowSampler:
             noisy, scores = clean.copy(), np.ones(clean.shape[:-1], dtype=np.float32)
         root = p_cam[:, :, ROOT]
         return {
-            "keypoints2d": noisy.astype(np.float32),
-            "keypoints2d_clean": clean.astype(np.float32),
-            "scores": scores.astype(np.float32),
-            "joints3d": (p_cam - root[:, :, None]).astype(np.float32),
-            "root": root.astype(np.float32),
-            "focal": (params["focal_px"] / params["width"] * 2.0).astype(np.float32),
+            "keypoints2d": noisy,
+            "keypoints2d_clean": clean,
+            "scores": scores,
+            "joints3d": p_cam - root[:, :, None],
+            "root": root,
+            "focal": params["focal_px"] / params["width"] * np.float32(2.0),
             "image_size": np.stack([params["width"], params["height"]], axis=1).astype(np.int64),
             "_camera": params,
         }
@@ -393,7 +391,7 @@ class WindowSampler:
         length = self._lengths[ci]
         lo, hi = np.minimum(0, length - n), np.maximum(0, length - n)
         start = lo + (rng.random(batch_size) * (hi - lo + 1)).astype(np.int64)
-        world = self._joints[self._window_indices(ci, start, n)].astype(np.float64)
+        world = self._joints[self._window_indices(ci, start, n)]
         if self.scale_bones:
             world = scale_bodies(world, rng)
         batch = self._render(world, rng, self.noise)
