@@ -21,7 +21,8 @@ FOCAL_35MM = (18.0, 70.0)      # 35 mm-equivalent focal lengths, mm
 DIAGONAL_35MM = 43.2666        # diagonal of a 36 x 24 mm frame; "equivalent" focal lengths refer to it
 DISTANCE = (2.5, 8.0)          # metres from the camera to the person (horizontally)
 HEIGHT = (0.5, 2.2)            # camera height above the ground, metres
-PITCH_JITTER_DEG = 4.0         # std of the extra tilt away from looking straight at the person
+PITCH_JITTER = 0.15            # std of the tilt away from the person, as a fraction of half the
+                               # vertical field of view (people are rarely framed dead centre)
 ROLL_DEG = 3.0                 # std of the roll
 
 
@@ -126,7 +127,8 @@ def random_cameras(rng: np.random.Generator, target: np.ndarray,
                        rng.uniform(*HEIGHT, size=b),
                        target[:, 2] + distance * np.cos(yaw)], axis=1)
     aim = target.copy()
-    aim[:, 1] += distance * np.tan(np.radians(rng.normal(0.0, PITCH_JITTER_DEG, size=b)))
+    half_fov_v = np.arctan(height / 2.0 / focal_px)
+    aim[:, 1] += distance * np.tan(rng.normal(0.0, PITCH_JITTER, size=b) * half_fov_v)
     rotation = look_at(centre, aim, np.radians(rng.normal(0.0, ROLL_DEG, size=b)))
     return {"rotation": rotation, "centre": centre, "focal_px": focal_px, "width": width,
             "height": height}
