@@ -1,0 +1,91 @@
+"""Fixtures for the add-on tests: synthetic result files, a fake engine, a clean bpy scene.
+
+Tests marked `bpy` use the real bpy 5.0.1 module; each starts from
+`read_factory_settings(use_empty=True)`, so tests share the process but not the scene.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
+
+import addon_synth  # noqa: E402
+
+FAKE_ENGINE = '''#!{python}
+"""Stands in for `python -m engine` (argv: -m engine lift IN... -o OUT ...); FAKE_ENGINE_MODE picks
+ok (copy FAKE_ENGINE_RESULT), crash (one-sentence error, exit 2) or hang (progress, then sleep)."""
+import json, os, shutil, sys, time
+args = sys.argv[3:] if sys.argv[1:3] == ["-m", "engine"] else sys.argv[1:]
+mode = os.environ.get("FAKE_ENGINE_MODE", "ok")
+if os.environ.get("FAKE_ENGINE_PIDFILE"):
+    open(os.environ["FAKE_ENGINE_PIDFILE"], "w").write(str(os.getpid()))
+if args[0] != "lift":
+    print(json.dumps({{"format": "keypoints-npz", "frames": 10, "fps": 30.0, "people": [{{"id": 0}}, {{"id": 3}}]}}))
+    sys.exit(0)
+inp, out = args[1], args[args.index("-o") + 1]
+print(json.dumps({{"event": "start", "input": inp, "frames": 90}}), flush=True)
+if mode == "crash":
+    print("Traceback (most recent call last): ...", file=sys.stderr)
+    print("error: The keypoint file walk.npz has no person with enough visible joints.", file=sys.stderr)
+    sys.exit(2)
+for i in range(1, 4):
+    print(json.dumps({{"event": "progress", "done": i, "total": 3, "input": inp}}), flush=True)
+    if mode == "hang":
+        time.sleep(20)
+shutil.copyfile(os.environ["FAKE_ENGINE_RESULT"], out)
+print(json.dumps({{"event": "done", "output": out}}), flush=True)
+'''
+
+
+@pytest.fixture()
+def walk_npz(tmp_path) -> Path:
+    return Path(addon_synth.write_walking_result(tmp_path / "walk_result.npz", frames=90))
+
+
+@pytest.fixture()
+def fake_engine(tmp_path, walk_npz, monkeypatch) -> Path:
+    """Path of a fake engine Python, installed through DREAMPOSE3D_PYTHON; mode via FAKE_ENGINE_MODE."""
+    path = tmp_path / "fake_python"
+    path.write_text(FAKE_ENGINE.format(python=sys.executable))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("DREAMPOSE3D_PYTHON", str(path))
+    monkeypatch.setenv("FAKE_ENGINE_RESULT", str(walk_npz))
+    monkeypatch.setenv("FAKE_ENGINE_MODE", "ok")
+    return path
+
+
+@pytest.fixture()
+def clean_bpy():
+    bpy = pytest.importorskip("bpy")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy
+
+
+@pytest.fixture()
+def registered(clean_bpy):
+    import addon
+
+    addon.register()
+    yield clean_bpy
+    addon.unregister()
+
+
+def snapshot(bpy) -> dict:
+    scene = bpy.context.scene
+    return {
+        "objects": sorted(o.name for o in bpy.data.objects),
+        "armatures": sorted(a.name for a in bpy.data.armatures),
+        "actions": sorted(a.name for a in bpy.data.actions),
+        "markers": sorted((m.name, m.frame) for m in scene.timeline_markers),
+        "range": (scene.frame_start, scene.frame_end, scene.render.fps),
+        "prompts": list(scene.get("dreampose3d_prompts", [])),
+    }
