@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..frames import normalise_screen
-from ..skeleton import BONES, LEFT_ANKLE, RIGHT_ANKLE, ROOT
+from ..skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE, ROOT
 from . import cameras as cams
 from .bvh import MocapError, read_bvh
 from .detector_noise import add_detector_noise, flip_batch
@@ -260,7 +260,6 @@ def load_clips(split: str, root=None, fps: float = 30.0, sources=("bandai1", "ba
 
 # Bone groups for body-proportion scaling (indices into engine.skeleton.BONES, found by joint names).
 def _bone_groups() -> np.ndarray:
-    from ..skeleton import JOINT_NAMES
     group_of = {"hip": 0, "knee": 1, "ankle": 1, "spine": 2, "thorax": 2, "neck": 3, "head": 3,
                 "shoulder": 4, "elbow": 5, "wrist": 5}
     out = []

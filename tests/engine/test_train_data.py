@@ -360,3 +360,65 @@ def test_load_clips_and_sample_on_real_data():
         assert c.joints.dtype == np.float32 and c.joints.shape[1:] == (17, 3)
     b = WindowSampler(clips).sample(8)
     assert b["keypoints2d"].shape == (8, 81, 17, 2)
+
+
+def _write_mixamo_bvh(path: Path, z_up: bool = False) -> None:
+    """A T-pose-ish Mixamo-named skeleton (centimetres), 4 frames of the hips drifting forward."""
+    tree = [  # name, parent, offset (Y up)
+        ("Hips", None, (0, 95, 0)), ("Spine", "Hips", (0, 10, 0)), ("Spine1", "Spine", (0, 12, 0)),
+        ("Spine2", "Spine1", (0, 12, 0)), ("Neck", "Spine2", (0, 15, 0)), ("Head", "Neck", (0, 10, 0)),
+        ("HeadTop_End", "Head", (0, 18, 0)),
+        ("LeftShoulder", "Spine2", (5, 12, 0)), ("LeftArm", "LeftShoulder", (12, 0, 0)),
+        ("LeftForeArm", "LeftArm", (28, 0, 0)), ("LeftHand", "LeftForeArm", (25, 0, 0)),
+        ("RightShoulder", "Spine2", (-5, 12, 0)), ("RightArm", "RightShoulder", (-12, 0, 0)),
+        ("RightForeArm", "RightArm", (-28, 0, 0)), ("RightHand", "RightForeArm", (-25, 0, 0)),
+        ("LeftUpLeg", "Hips", (10, -5, 0)), ("LeftLeg", "LeftUpLeg", (0, -42, 0)),
+        ("LeftFoot", "LeftLeg", (0, -40, 0)),
+        ("RightUpLeg", "Hips", (-10, -5, 0)), ("RightLeg", "RightUpLeg", (0, -42, 0)),
+        ("RightFoot", "RightLeg", (0, -40, 0)),
+    ]
+
+    def rot(o):
+        return (o[0], -o[2], o[1]) if z_up else o
+
+    lines = ["HIERARCHY"]
+
+    def emit(name, depth):
+        parent_offset = next(o for n, _, o in tree if n == name)
+        children = [n for n, p, _ in tree if p == name]
+        kind = "ROOT" if depth == 0 else "JOINT"
+        lines.append(f"{kind} mixamorig:{name}")
+        lines.append("{")
+        lines.append("OFFSET %g %g %g" % rot(parent_offset))
+        lines.append("CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation" if depth == 0
+                     else "CHANNELS 3 Zrotation Xrotation Yrotation")
+        for c in children:
+            emit(c, depth + 1)
+        if not children:
+            lines.extend(["End Site", "{", "OFFSET 0 0 0", "}"])
+        lines.append("}")
+
+    emit("Hips", 0)
+    n_channels = 6 + 3 * (len(tree) - 1)
+    lines += ["MOTION", "Frames: 4", "Frame Time: 0.0333333"]
+    for t in range(4):
+        root = rot((0, 95, 5 * t))
+        lines.append(" ".join(["%g %g %g" % root, "0 0 0"] + ["0"] * (n_channels - 6)))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("z_up", [False, True])
+def test_custom_library_auto_mapped_end_to_end(tmp_path, monkeypatch, z_up):
+    from engine.train.mocap_dataset import load_clips
+    (tmp_path / "custom").mkdir()
+    _write_mixamo_bvh(tmp_path / "custom" / "take1.bvh", z_up=z_up)
+    monkeypatch.setenv("DREAMPOSE3D_CACHE", str(tmp_path / "cache"))
+    clips = load_clips("all", root=tmp_path, sources=("custom",))
+    assert [c.name for c in clips] == ["take1"] and clips[0].action == "other"
+    j = clips[0].joints
+    assert j.shape == (4, 17, 3)
+    # head top 77 cm above the hips, pelvis (thigh-joint midpoint) 5 cm below them
+    np.testing.assert_allclose(j[0, 10, 1] - j[0, 0, 1], 0.82, atol=1e-5)
+    np.testing.assert_allclose(j[:, 3, 1].min(), 0.08, atol=1e-6)  # grounded: ankle 8 cm up
+    np.testing.assert_allclose(bone_lengths(j[0])[[1, 2]], [0.42, 0.40], atol=1e-6)
+    assert list((tmp_path / "cache").glob("custom-30fps-*.npz"))    # cached outside the repo
