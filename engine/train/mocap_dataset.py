@@ -232,7 +232,8 @@ def load_clips(split: str, root=None, fps: float = 30.0, sources=("bandai1", "ba
     """Clips of one split ("train", "val", "test" or "all"), building the cache when missing.
 
     `limit` = the first N files per source (tests): read from the cache if it exists, else parsed
-    directly without writing a cache.
+    directly without writing a cache. A cache is never refreshed on its own: after changing the
+    data or the mapping code, run `prepare --rebuild` (or bump CACHE_VERSION).
     """
     if split not in SPLITS:
         raise MocapError(f"Unknown split {split!r}; expected one of {', '.join(SPLITS)}.")
