@@ -1,0 +1,296 @@
+"""The add-on in the real bpy 5.0.1 module: registration, the Lift operator, the generated rig,
+retargeting, keyframes, and that failures leave the scene as it was."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import snapshot
+
+pytestmark = pytest.mark.bpy
+
+
+def _world_heads_tails(bpy, obj, frame):
+    bpy.context.scene.frame_set(frame)
+    ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    M = np.array(ev.matrix_world)
+    conv = lambda v: M[:3, :3] @ np.array(v) + M[:3, 3]  # noqa: E731
+    return {pb.name: (conv(pb.head), conv(pb.tail)) for pb in ev.pose.bones}
+
+
+def test_register_and_unregister(clean_bpy):
+    import addon
+
+    bpy = clean_bpy
+    addon.register()
+    try:
+        assert hasattr(bpy.ops.dreampose3d, "lift")
+        assert bpy.context.scene.dreampose3d.target == "NEW"
+        assert "DREAMPOSE3D_PT_lift" in dir(bpy.types)
+        assert bpy.types.DREAMPOSE3D_PT_lift.bl_category == "Lift to 3D"
+    finally:
+        addon.unregister()
+    assert not hasattr(bpy.types.Scene, "dreampose3d")
+    assert "DREAMPOSE3D_PT_lift" not in dir(bpy.types)
+
+
+def test_operator_on_a_result_builds_an_exact_rig(registered, walk_npz):
+    from addon import result_io
+    from addon.skeleton import JOINT_INDEX, PARENTS
+
+    bpy = registered
+    bpy.context.scene.dreampose3d.input_path = str(walk_npz)
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}
+    res = result_io.load_result(walk_npz)
+    obj = bpy.data.objects["DreamPose3D"]
+    worst = 0.0
+    for frame in (1, 23, 45, 90):
+        pose = _world_heads_tails(bpy, obj, frame)
+        want = res.joints_world[frame - 1]
+        for name, (head, tail) in pose.items():
+            j = JOINT_INDEX[name]
+            if PARENTS[j] < 0:
+                worst = max(worst, np.abs(head - want[j]).max())
+            else:
+                worst = max(worst, np.abs(head - want[PARENTS[j]]).max(), np.abs(tail - want[j]).max())
+    assert worst < 1e-3  # metres: posed joints within 1 mm of joints3d_world
+    scene = bpy.context.scene
+    assert [(m.name, m.frame) for m in sorted(scene.timeline_markers, key=lambda m: m.frame)] == \
+        [("a person walking", 1), ("a person waving", 46)]
+    assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 90, 30)
+    from addon.apply import prompt_at
+
+    assert prompt_at(scene, 50) == "a person waving"
+
+
+def test_keyframe_counts_and_quaternion_continuity(registered, walk_npz):
+    from addon import keyframes
+
+    bpy = registered
+    bpy.context.scene.dreampose3d.input_path = str(walk_npz)
+    bpy.ops.dreampose3d.lift()
+    obj = bpy.data.objects["DreamPose3D"]
+    curves = keyframes.fcurves_of(obj)
+    # root: 4 rotation + 3 location; 16 bones: 4 rotation + 1 Y scale
+    assert len(curves) == 7 + 16 * 5
+    assert all(len(fc.keyframe_points) == 90 for fc in curves)
+    by_bone = {}
+    for fc in curves:
+        if fc.data_path.endswith("rotation_quaternion"):
+            vals = np.zeros(180)
+            fc.keyframe_points.foreach_get("co", vals)
+            by_bone.setdefault(fc.data_path, {})[fc.array_index] = vals[1::2]
+    for path, comps in by_bone.items():
+        q = np.stack([comps[i] for i in range(4)], -1)
+        assert np.sum(q[1:] * q[:-1], -1).min() > 0.9, path
+
+
+def test_keyframes_use_slotted_actions_in_blender_5(registered, walk_npz):
+    bpy = registered
+    bpy.context.scene.dreampose3d.input_path = str(walk_npz)
+    bpy.ops.dreampose3d.lift()
+    ad = bpy.data.objects["DreamPose3D"].animation_data
+    assert ad.action_slot is not None and ad.action_slot.target_id_type == "OBJECT"
+
+
+def _segment_angle_errors(bpy, rig, mapping, motion, frames):
+    worst = 0.0
+    for frame in frames:
+        pose = _world_heads_tails(bpy, rig, frame)
+        for bone, (a, b) in mapping.bones.items():
+            head, tail = pose[bone]
+            d = (tail - head) / np.linalg.norm(tail - head)
+            s = motion.joints[frame - 1, b] - motion.joints[frame - 1, a]
+            s /= np.linalg.norm(s)
+            worst = max(worst, math.degrees(math.acos(np.clip(d @ s, -1, 1))))
+    return worst
+
+
+def test_retarget_onto_rigify_metarig(registered, walk_npz):
+    import addon_utils
+    from addon import retarget, rig_solver, result_io
+
+    bpy = registered
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    rig = bpy.context.object
+    s = bpy.context.scene.dreampose3d
+    s.input_path, s.target, s.armature, s.mapping = str(walk_npz), "EXISTING", rig, "rigify_metarig"
+    objects_before = len(bpy.data.objects)
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}
+    assert len(bpy.data.objects) == objects_before  # no new rig
+    motion = rig_solver.solve(result_io.load_result(walk_npz).joints_world)
+    mapping = retarget.mapping_for(rig, "rigify_metarig")
+    assert _segment_angle_errors(bpy, rig, mapping, motion, (1, 30, 60, 90)) < 1.0
+
+
+def _build_mixamo_rig(bpy):
+    """A Mixamo-like import: bones in centimetres, Y up, object rotated 90 degrees about X and
+    scaled 0.01, A-pose arms, arbitrary bone rolls."""
+    from mathutils import Matrix
+
+    arm = bpy.data.armatures.new("MixamoArm")
+    obj = bpy.data.objects.new("Mixamo", arm)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.rotation_euler = (math.radians(90), 0, 0)
+    obj.scale = (0.01, 0.01, 0.01)
+    bpy.context.view_layer.update()
+    to_local = np.array(obj.matrix_world.inverted())
+    world = {  # metres, Blender world, facing -Y, A-pose
+        "Hips": ((0, 0, 1.0), (0, 0, 1.1), None), "Spine": ((0, 0, 1.1), (0, 0, 1.22), "Hips"),
+        "Spine1": ((0, 0, 1.22), (0, 0, 1.34), "Spine"), "Spine2": ((0, 0, 1.34), (0, 0, 1.46), "Spine1"),
+        "Neck": ((0, 0, 1.46), (0, -0.02, 1.56), "Spine2"), "Head": ((0, -0.02, 1.56), (0, -0.02, 1.76), "Neck"),
+    }
+    for side, sx in (("Left", 1), ("Right", -1)):
+        world.update({
+            f"{side}Shoulder": ((0.03 * sx, 0, 1.42), (0.16 * sx, 0, 1.42), "Spine2"),
+            f"{side}Arm": ((0.16 * sx, 0, 1.42), (0.36 * sx, 0, 1.22), f"{side}Shoulder"),
+            f"{side}ForeArm": ((0.36 * sx, 0, 1.22), (0.55 * sx, -0.02, 1.03), f"{side}Arm"),
+            f"{side}Hand": ((0.55 * sx, -0.02, 1.03), (0.6 * sx, -0.02, 0.98), f"{side}ForeArm"),
+            f"{side}UpLeg": ((0.09 * sx, 0, 0.97), (0.09 * sx, 0, 0.53), "Hips"),
+            f"{side}Leg": ((0.09 * sx, 0, 0.53), (0.09 * sx, 0.02, 0.08), f"{side}UpLeg"),
+            f"{side}Foot": ((0.09 * sx, 0.02, 0.08), (0.09 * sx, -0.12, 0.0), f"{side}Leg"),
+        })
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    made = {}
+    for i, (name, (h, t, parent)) in enumerate(world.items()):
+        eb = arm.edit_bones.new(f"mixamorig:{name}")
+        eb.head = (to_local @ np.r_[h, 1])[:3]
+        eb.tail = (to_local @ np.r_[t, 1])[:3]
+        eb.roll = 0.37 * i  # rolls must not matter
+        if parent:
+            eb.parent = made[parent]
+        made[name] = eb
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return obj
+
+
+def test_retarget_onto_a_mixamo_rig_with_auto_mapping(registered, walk_npz):
+    from addon import result_io, retarget, rig_solver
+
+    bpy = registered
+    rig = _build_mixamo_rig(bpy)
+    s = bpy.context.scene.dreampose3d
+    s.input_path, s.target, s.armature, s.mapping = str(walk_npz), "EXISTING", rig, "AUTO"
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}
+    res = result_io.load_result(walk_npz)
+    motion = rig_solver.solve(res.joints_world)
+    mapping = retarget.mapping_for(rig, "AUTO")
+    assert mapping.name == "Mixamo"
+    assert _segment_angle_errors(bpy, rig, mapping, motion, (1, 45, 90)) < 1.0
+    # root motion scaled by leg length: target thigh + shin vs the source's
+    target_leg = 0.44 + math.hypot(0.45, 0.02)
+    src_leg = motion.rest_lengths[2] + motion.rest_lengths[3]
+    hips = [_world_heads_tails(bpy, rig, f)["mixamorig:Hips"][0] for f in (1, 90)]
+    travelled = hips[1][:2] - hips[0][:2]
+    src = motion.joints[89, 0, :2] - motion.joints[0, 0, :2]
+    assert np.allclose(travelled, src * (target_leg / src_leg), atol=1e-3)
+
+
+def test_operator_runs_the_engine_and_reports_progress(registered, fake_engine, tmp_path):
+    bpy = registered
+    (tmp_path / "clip.json").write_text("{}")
+    bpy.context.scene.dreampose3d.input_path = str(tmp_path / "clip.json")
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}
+    assert "DreamPose3D" in bpy.data.objects
+
+
+@pytest.mark.parametrize("case", ["crash", "missing", "bad_file", "no_input"])
+def test_failure_leaves_the_scene_unchanged(registered, fake_engine, monkeypatch, tmp_path, case):
+    bpy = registered
+    (tmp_path / "clip.json").write_text("{}")
+    path = tmp_path / "clip.json"
+    if case == "crash":
+        monkeypatch.setenv("FAKE_ENGINE_MODE", "crash")
+    elif case == "missing":
+        monkeypatch.setenv("DREAMPOSE3D_PYTHON", str(tmp_path / "no_such_python"))
+    elif case == "bad_file":
+        bad = tmp_path / "bad_result.npz"
+        np.savez(bad, joints3d_world=np.full((4, 17, 3), np.nan), joints3d=np.zeros((4, 17, 3)), fps=30.0,
+                 action_names=np.array(["a"]), action_probs=np.ones((4, 1)), prompt=np.array(["a"] * 4))
+        path = bad
+    elif case == "no_input":
+        path = tmp_path / "does_not_exist.json"
+    bpy.context.scene.dreampose3d.input_path = str(path)
+    before = snapshot(bpy)
+    with pytest.raises(RuntimeError):  # bpy.ops raises on an ERROR report in background mode
+        bpy.ops.dreampose3d.lift()
+    assert snapshot(bpy) == before
+    message = bpy.context.window_manager.dreampose3d_run.last_error
+    assert message.endswith(".") and "\n" not in message
+    if case == "crash":
+        assert message == "The keypoint file walk.npz has no person with enough visible joints."
+
+
+def test_cancel_leaves_the_scene_unchanged(registered, fake_engine, monkeypatch, tmp_path):
+    from addon import operators
+
+    bpy = registered
+    monkeypatch.setenv("FAKE_ENGINE_MODE", "hang")
+    (tmp_path / "clip.json").write_text("{}")
+    bpy.context.scene.dreampose3d.input_path = str(tmp_path / "clip.json")
+    before = snapshot(bpy)
+    timer = threading.Timer(0.5, operators.request_cancel)
+    timer.start()
+    with pytest.raises(RuntimeError, match="cancelled"):
+        bpy.ops.dreampose3d.lift()
+    assert snapshot(bpy) == before
+    assert "cancelled" in bpy.context.window_manager.dreampose3d_run.last_error
+
+
+def test_retarget_failure_leaves_the_scene_unchanged(registered, walk_npz):
+    bpy = registered
+    arm = bpy.data.armatures.new("Odd")
+    obj = bpy.data.objects.new("Odd", arm)
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    arm.edit_bones.new("blob").tail = (0, 0, 1)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    s = bpy.context.scene.dreampose3d
+    s.input_path, s.target, s.armature, s.mapping = str(walk_npz), "EXISTING", obj, "AUTO"
+    before = snapshot(bpy)
+    with pytest.raises(RuntimeError, match="No mapping preset fits"):
+        bpy.ops.dreampose3d.lift()
+    assert snapshot(bpy) == before
+
+
+def test_headless_batch_with_the_bpy_module(walk_npz, tmp_path, repo):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(repo / "addon" / "batch.py"), "--input", str(walk_npz), "--output",
+                        str(out), "--export", "bvh,fbx,blend"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in out.iterdir()} == {"walk_result.npz", "walk_result.bvh", "walk_result.fbx",
+                                               "walk_result.blend"}
+    bvh = (out / "walk_result.bvh").read_text()
+    assert "Frames: 90" in bvh and bvh.count("JOINT") == 16
+    bad = subprocess.run([sys.executable, str(repo / "addon" / "batch.py"), "--input", str(tmp_path / "none.npz"),
+                          "--output", str(out)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1].startswith("error: The input")
+
+
+@pytest.mark.slow
+def test_operator_with_the_real_engine(registered, keypoints_file, tiny_checkpoint, monkeypatch):
+    """End to end: the real `python -m engine lift` with the tiny random-weight checkpoint."""
+    from addon import preferences
+
+    bpy = registered
+    monkeypatch.delenv("DREAMPOSE3D_PYTHON", raising=False)
+    monkeypatch.setattr(preferences, "get_prefs", lambda context=None: preferences.Defaults(
+        checkpoint=str(tiny_checkpoint), device="cpu"))
+    import addon.operators as ops
+
+    monkeypatch.setattr(ops, "get_prefs", preferences.get_prefs)
+    bpy.context.scene.dreampose3d.input_path = str(keypoints_file)
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}, bpy.context.window_manager.dreampose3d_run.last_error
+    obj = bpy.data.objects["DreamPose3D"]
+    assert bpy.context.scene.frame_end == 60
+    assert len(obj.pose.bones) == 17
