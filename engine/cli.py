@@ -151,21 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=cmd_info)
 
-    for name, module, doc in (("train", "engine.train.trainer", "train a model from motion capture"),
-                              ("evaluate", "engine.train.evaluate", "evaluate a checkpoint on the test split"),
-                              ("prepare-data", "engine.train.prepare", "build the motion-capture cache")):
-        p = sub.add_parser(name, help=doc, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=None, module=module)
+    for name, (module, doc) in TRAINING_COMMANDS.items():   # listed in --help; they parse their own flags
+        sub.add_parser(name, help=doc, add_help=False)
     return parser
 
 
+TRAINING_COMMANDS = {
+    "train": ("engine.train.trainer", "train a model from motion capture (see its --help)"),
+    "evaluate": ("engine.train.evaluate", "evaluate a checkpoint on the test split (see its --help)"),
+    "prepare-data": ("engine.train.prepare", "build the motion-capture cache (see its --help)"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.func is None:   # training commands own their flags
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TRAINING_COMMANDS:
         import importlib
-        return int(importlib.import_module(args.module).main(args.rest) or 0)
+        try:
+            return int(importlib.import_module(TRAINING_COMMANDS[argv[0]][0]).main(argv[1:]) or 0)
+        except EngineError as exc:
+            log(f"error: {exc}")
+            return EXIT_ERROR
+    args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         return args.func(args)

@@ -41,7 +41,7 @@ class SamplingSettings:
 
 PRESETS: dict[str, SamplingSettings] = {
     "fast": SamplingSettings(),
-    "quality": SamplingSettings(steps=10, hypotheses=5, aggregation="jpma", flip=True, overlap=40, batch_windows=8),
+    "quality": SamplingSettings(steps=5, hypotheses=3, aggregation="jpma", flip=True, overlap=27, batch_windows=8),
 }
 
 

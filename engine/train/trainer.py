@@ -205,7 +205,7 @@ def main(argv=None) -> int:
         optim.step()
         step += 1
         for k, v in losses.items():
-            loss_acc[k] = loss_acc.get(k, 0.0) + float(v)
+            loss_acc[k] = loss_acc.get(k, 0.0) + v.item()
         n_acc += 1
         if time.time() - t_log > 30 or step == 1:
             rate = n_acc * tcfg["batch_size"] * config.window / (time.time() - t_log)

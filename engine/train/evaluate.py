@@ -1,0 +1,121 @@
+"""`python -m engine evaluate`: a checkpoint on the fixed test split, clean and noisy 2D.
+
+Each test clip is seen through one fixed camera seeded by its name (`WindowSampler.windows_for_eval`),
+so figures are reproducible and comparable between checkpoints. The clip goes through the same
+windowed inference as `lift` (`Lifter._lift_normalised`). Reports MPJPE, P-MPJPE, MPJVE and
+acceleration error (mm), action and style top-1 (per frame against the clip label), per action and
+overall; with `--hypotheses H > 1` it reports mean and JPMA aggregation of the H hypotheses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..lifter import PRESETS, Lifter
+from ..metrics import all_metrics
+
+METRICS = ("mpjpe", "p_mpjpe", "mpjve", "accel")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="dreampose3d evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--split", default="test", choices=["test", "val", "train"])
+    p.add_argument("--max-clips", type=int, default=None, help="a deterministic subset of N clips (every k-th clip)")
+    p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
+    p.add_argument("--hypotheses", type=int, default=1)
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--mocap-root", default=None)
+    p.add_argument("--limit-clips", type=int, default=None, help="first N clips per source (tests)")
+    p.add_argument("--output", default=None, help="write the results as JSON here")
+    return p.parse_args(argv)
+
+
+def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None) -> dict:
+    """{setting name: {"overall": {...}, "per_action": {action: {...}}}} for clean and noisy input."""
+    from .labels import ACTION_VOCAB, STYLE_VOCAB
+    from .mocap_dataset import WindowSampler
+
+    sampler = WindowSampler(clips, window=lifter.config.window, noise=True)
+    actions, styles = list(lifter.config.actions), list(lifter.config.styles)
+    sums = defaultdict(lambda: defaultdict(float))     # (setting, input, action) -> metric sums
+    t0 = time.time()
+    for ci, clip in enumerate(clips):
+        data = sampler.windows_for_eval(clip)
+        gt = data["joints3d"]
+        t = len(gt)
+        for input_name in ("clean", "noisy"):
+            kp = data["keypoints2d_clean" if input_name == "clean" else "keypoints2d"].astype(np.float32)
+            sc = np.ones((t, 17), np.float32) if input_name == "clean" else data["scores"].astype(np.float32)
+            kp = np.where(sc[..., None] > 0, kp, 0).astype(np.float32)
+            for name, settings in settings_by_name.items():
+                pred, a_probs, s_probs = lifter._lift_normalised(kp, sc, settings, None)
+                pred = pred - pred[:, :1]
+                m = all_metrics(pred, gt)
+                a_ok = (np.array(actions)[a_probs.argmax(-1)] == ACTION_VOCAB[int(data["action"])]).mean()
+                s_ok = (np.array(styles)[s_probs.argmax(-1)] == STYLE_VOCAB[int(data["style"])]).mean()
+                for group in ("overall", clip.action):
+                    acc = sums[(name, input_name, group)]
+                    for k in METRICS:
+                        acc[k] += m[k] * t
+                    acc["action_top1"] += a_ok * t
+                    acc["style_top1"] += s_ok * t
+                    acc["frames"] += t
+        if (ci + 1) % 10 == 0:
+            log(f"{ci + 1}/{len(clips)} clips, {time.time() - t0:.0f} s")
+    out: dict = {}
+    for (name, input_name, group), acc in sums.items():
+        row = {k: acc[k] / acc["frames"] for k in (*METRICS, "action_top1", "style_top1")}
+        row["action_top1"] *= 100
+        row["style_top1"] *= 100
+        row["frames"] = int(acc["frames"])
+        target = out.setdefault(name, {}).setdefault(input_name, {"per_action": {}})
+        if group == "overall":
+            target["overall"] = row
+        else:
+            target["per_action"][group] = row
+    return out
+
+
+def main(argv=None) -> int:
+    from .mocap_dataset import load_clips
+
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    log = lambda m: print(m, file=sys.stderr, flush=True)   # noqa: E731
+    lifter = Lifter(args.checkpoint, "auto")
+    clips = load_clips(args.split, root=args.mocap_root, limit=args.limit_clips)
+    if args.max_clips and len(clips) > args.max_clips:
+        clips = clips[:: int(np.ceil(len(clips) / args.max_clips))]
+    base = PRESETS[args.preset]
+    if args.steps:
+        base = replace(base, steps=args.steps)
+    settings = {"H=1": replace(base, hypotheses=1, flip=False)}
+    if args.hypotheses > 1:
+        settings[f"H={args.hypotheses} mean"] = replace(base, hypotheses=args.hypotheses, aggregation="mean", flip=False)
+        settings[f"H={args.hypotheses} jpma"] = replace(base, hypotheses=args.hypotheses, aggregation="jpma", flip=False)
+    log(f"evaluating {lifter.meta['id']} on {len(clips)} {args.split} clips ({sum(len(c.joints) for c in clips):,} frames)")
+    results = {"checkpoint": lifter.meta["id"], "split": args.split, "clips": len(clips),
+               "frames": int(sum(len(c.joints) for c in clips)), "preset": args.preset,
+               "results": evaluate(lifter, clips, settings, log)}
+    text = json.dumps(results, indent=1)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text)
+    for name, by_input in results["results"].items():
+        for input_name, r in by_input.items():
+            o = r["overall"]
+            print(f"{name:12} {input_name:6} MPJPE {o['mpjpe']:.1f}  P-MPJPE {o['p_mpjpe']:.1f}  MPJVE {o['mpjve']:.2f}  "
+                  f"ACC {o['accel']:.2f}  action {o['action_top1']:.1f}%  style {o['style_top1']:.1f}%")
+    return 0
