@@ -1,0 +1,68 @@
+"""build_addon.py: the zip, the manifest rules, and that the add-on never imports torch/scipy/engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import build_addon
+
+REPO = Path(build_addon.__file__).resolve().parent
+
+
+def test_zip_has_one_package_folder_with_manifest_and_generated_skeleton(tmp_path):
+    import engine.skeleton as es
+
+    path = build_addon.build(tmp_path)
+    assert path.name == "dreampose3d_addon-0.1.0.zip"
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        skeleton = json.loads(z.read("dreampose3d/skeleton.json"))
+    assert {n.split("/")[0] for n in names} == {"dreampose3d"}
+    assert "dreampose3d/blender_manifest.toml" in names and "dreampose3d/__init__.py" in names
+    assert skeleton["joint_names"] == list(es.JOINT_NAMES) and skeleton["parents"] == list(es.PARENTS)
+
+
+def test_blenders_own_extension_validator_accepts_the_zip(tmp_path):
+    bpy = pytest.importorskip("bpy")
+    cli = Path(bpy.utils.system_resource("SCRIPTS")) / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
+    if not cli.exists():
+        pytest.skip("this bpy build has no blender_ext.py")
+    r = subprocess.run([sys.executable, str(cli), "validate", str(build_addon.build(tmp_path))],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_addon_code_imports_no_torch_scipy_or_engine():
+    assert build_addon.forbidden_imports() == []
+
+
+def test_forbidden_import_is_found(tmp_path):
+    (tmp_path / "bad.py").write_text("import numpy\nfrom scipy.spatial import transform\n")
+    assert build_addon.forbidden_imports(tmp_path) == [f"{tmp_path.name}/bad.py:2 scipy.spatial"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"tagline": "x" * 65}, "at most 64"),
+    ({"tagline": "Lift keypoints to 3D."}, "punctuation"),
+    ({"version": "1.0"}, "semantic versioning"),
+    ({"id": "Dream-Pose"}, "lower-case"),
+    ({"license": ["SPDX:MIT"]}, "GPL-3.0-or-later"),
+    ({"blender_version_min": "4.1.0"}, "4.2.0 or later"),
+    ({"permissions": {"files": "Because."}}, "reason"),
+    ({"permissions": {}}, "files permission"),
+])
+def test_manifest_rules(change, message):
+    manifest = {**build_addon.read_manifest(), **change}
+    with pytest.raises(build_addon.BuildError, match=message):
+        build_addon.validate_manifest(manifest)
+
+
+def test_manifest_and_bl_info_agree():
+    build_addon.validate_manifest(build_addon.read_manifest())
+    assert build_addon.bl_info_version() == (0, 1, 0)
