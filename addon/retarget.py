@@ -211,7 +211,16 @@ def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping,
     world = np.zeros((T, len(bones), 3, 3))
     rest = np.stack([b.matrix[:3, :3] / np.linalg.norm(b.matrix[:3, :3], axis=0) for b in bones])
     mapped = {}
+    needed = set()  # mapped bones and their ancestors: the only world rotations anyone reads
     for i, b in enumerate(bones):
+        if b.name == mapping.root or b.name in mapping.bones:
+            k = i
+            while k >= 0 and k not in needed:
+                needed.add(k)
+                k = bones[k].parent
+    for i, b in enumerate(bones):
+        if i not in needed:
+            continue
         if b.name == mapping.root:
             d = motion.world_rotations[:, ROOT] @ motion.rest_rotations[ROOT].T
             world[:, i] = to_arm(d) @ rest[i]
@@ -230,9 +239,12 @@ def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping,
             world[:, i] = world[:, b.parent] @ rest[b.parent].T @ rest[i]
         else:
             world[:, i] = rest[i]
-    parents = [b.parent for b in bones]
-    local = local_rotations(world, rest, parents)
-    quats = {name: quaternion_continuity(matrix_to_quaternion(local[:, i])) for name, i in mapped.items()}
+    quats = {}
+    for name, i in mapped.items():
+        p = bones[i].parent
+        local = local_rotations(world[:, [p, i]], rest[[p, i]], [-1, 0])[:, 1] if p >= 0 else \
+            local_rotations(world[:, [i]], rest[[i]], [-1])[:, 0]
+        quats[name] = quaternion_continuity(matrix_to_quaternion(local))
 
     # root location: world head(t) = rest head (world) + scale * (pelvis(t) - rest pelvis)
     r = index[mapping.root]

@@ -83,10 +83,12 @@ def matrix_to_quaternion(m: np.ndarray) -> np.ndarray:
 def quaternion_continuity(q: np.ndarray) -> np.ndarray:
     """(T, ..., 4) quaternions with signs flipped so consecutive frames have dot >= 0 (no flips)."""
     q = np.array(q, dtype=np.float64, copy=True)
-    for t in range(1, q.shape[0]):
-        flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
-        q[t][flip] *= -1
-    return q
+    if q.shape[0] < 2:
+        return q
+    # sign of each raw step; the sign of frame t is the product of the steps up to t
+    step = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+    sign = np.concatenate([np.ones((1,) + step.shape[1:]), np.cumprod(step, axis=0)], axis=0)
+    return q * sign[..., None]
 
 
 def frames_from_axis(y: np.ndarray, ref: np.ndarray) -> np.ndarray:
