@@ -39,7 +39,7 @@ def export_fbx(obj, path) -> str:
     _enable("io_scene_fbx")
     _select_only(obj)
     bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={"ARMATURE"},
-                             bake_anim=True, add_leaf_bones=False, bake_anim_use_all_actions=False)
+                             bake_anim=True, add_leaf_bones=False)
     return str(path)
 
 

@@ -64,6 +64,16 @@ def draw_prompt(layout, context):
         box.label(text=f"{len(segments)} actions (timeline markers)")
 
 
+def draw_export(layout, context):
+    obj = context.active_object
+    if obj is None or obj.type != "ARMATURE" or obj.animation_data is None:
+        return
+    row = layout.row(align=True)
+    row.label(text="Export")
+    for fmt, text in (("bvh", "BVH"), ("fbx", "FBX"), ("blend", ".blend")):
+        row.operator("dreampose3d.export", text=text).format = fmt
+
+
 class DREAMPOSE3D_PT_lift(bpy.types.Panel):
     bl_label = "Lift to 3D"
     bl_idname = "DREAMPOSE3D_PT_lift"
@@ -81,6 +91,7 @@ class DREAMPOSE3D_PT_lift(bpy.types.Panel):
         draw_target(layout, s)
         draw_run(layout, context)
         draw_prompt(layout, context)
+        draw_export(layout, context)
 
 
 classes = (DREAMPOSE3D_PT_lift,)

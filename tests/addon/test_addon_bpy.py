@@ -272,6 +272,12 @@ def test_headless_batch_with_the_bpy_module(walk_npz, tmp_path, repo):
                                                "walk_result.blend"}
     bvh = (out / "walk_result.bvh").read_text()
     assert "Frames: 90" in bvh and bvh.count("JOINT") == 16
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.fbx(filepath=str(out / "walk_result.fbx"))
+    assert [tuple(a.frame_range) for a in bpy.data.actions] == [(1.0, 90.0)]
+    bpy.ops.wm.read_factory_settings(use_empty=True)
     bad = subprocess.run([sys.executable, str(repo / "addon" / "batch.py"), "--input", str(tmp_path / "none.npz"),
                           "--output", str(out)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1].startswith("error: The input")
@@ -294,3 +300,28 @@ def test_operator_with_the_real_engine(registered, keypoints_file, tiny_checkpoi
     obj = bpy.data.objects["DreamPose3D"]
     assert bpy.context.scene.frame_end == 60
     assert len(obj.pose.bones) == 17
+
+
+def test_scan_lists_people_from_engine_inspect(registered, fake_engine, tmp_path):
+    bpy = registered
+    (tmp_path / "clip.json").write_text("{}")
+    s = bpy.context.scene.dreampose3d
+    s.input_path = str(tmp_path / "clip.json")
+    assert bpy.ops.dreampose3d.scan() == {"FINISHED"}
+    from addon.properties import _PEOPLE_CACHE
+
+    assert [i[0] for i in _PEOPLE_CACHE[str(tmp_path / "clip.json")]] == ["auto", "0", "3"]
+    s.person = "3"
+    from addon.operators import lift_options
+
+    assert lift_options(bpy.context).argv()[:2] == ["--person", "3"]
+
+
+def test_check_engine_reports_checkpoint_and_device(registered, tiny_checkpoint, monkeypatch):
+    from addon import operators, preferences
+
+    bpy = registered
+    monkeypatch.delenv("DREAMPOSE3D_PYTHON", raising=False)
+    monkeypatch.setattr(operators, "get_prefs", lambda context=None: preferences.Defaults(
+        checkpoint=str(tiny_checkpoint), device="cpu"))
+    assert bpy.ops.dreampose3d.check_engine() == {"FINISHED"}

@@ -44,8 +44,13 @@ import io_anim_bvh.import_bvh as _ib
 # Debian's Blender 3.4.1 runs Python 3.11, where open(..., 'rU') is gone; its BVH importer still
 # uses it. Give the importer an `open` that drops the 'U' (a shim for the reader, not our writer).
 _ib.open = lambda f, mode="r", *a, **k: builtins.open(f, mode.replace("U", ""), *a, **k)
-bvh, blend = sys.argv[sys.argv.index("--") + 1:]
+bvh, blend, fbx = sys.argv[sys.argv.index("--") + 1:]
 out = {}
+if fbx:
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.import_scene.fbx(filepath=fbx)
+    arm = [o for o in bpy.data.objects if o.type == "ARMATURE"][0]
+    out["fbx"] = {"bones": len(arm.data.bones), "frames": [int(f) for f in bpy.data.actions[0].frame_range]}
 bpy.ops.wm.read_homefile(use_empty=True)
 bpy.ops.import_anim.bvh(filepath=bvh)
 ob = bpy.context.object
@@ -128,8 +133,10 @@ def test_installed_batch_writes_bvh_and_blend_that_read_back(blender, addon_zip,
                          "--export", "bvh,fbx,blend"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert {p.suffix for p in out_dir.iterdir()} == {".npz", ".bvh", ".fbx", ".blend"}
-    check = _result(_run_blender(CHECK, tmp_path, str(out_dir / "walk.bvh"), str(out_dir / "walk.blend")))
+    check = _result(_run_blender(CHECK, tmp_path, str(out_dir / "walk.bvh"), str(out_dir / "walk.blend"),
+                                 str(out_dir / "walk.fbx")))
     assert check["bvh"] == {"bones": 17, "frames": [1, 90]}
+    assert check["fbx"] == {"bones": 17, "frames": [1, 90]}
     assert check["blend"] == {"armatures": 1, "bones": 17, "frames": [1, 90], "keys": 90, "frame_end": 90}
 
 
@@ -154,5 +161,5 @@ def test_batch_lifts_keypoints_with_the_real_engine(blender, keypoints_file, tin
     assert proc.returncode == 0, proc.stderr[-2000:]
     starts = [ln for ln in proc.stdout.splitlines() if ln.startswith('{"event": "start"')]
     assert len(starts) == 2
-    check = _result(_run_blender(CHECK, tmp_path, str(out_dir / "b.bvh"), str(out_dir / "b.blend")))
+    check = _result(_run_blender(CHECK, tmp_path, str(out_dir / "b.bvh"), str(out_dir / "b.blend"), ""))
     assert check["bvh"]["bones"] == 17 and check["blend"]["frames"] == [1, 60]
