@@ -31,8 +31,9 @@ def lift_options(context) -> engine_client.LiftOptions:
     s, prefs = context.scene.dreampose3d, get_prefs(context)
     return engine_client.LiftOptions(
         format=s.format or "auto", person=s.person, fps=s.fps, image_size=tuple(s.image_size),
-        device=prefs.device, preset=s.preset, checkpoint=bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else None,
-        smooth=s.smoothing, smooth_hz=s.smooth_hz if s.smoothing == "butterworth" else None)
+        device=prefs.device, preset=prefs.default_preset if s.preset == "default" else s.preset,
+        checkpoint=bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else None,
+        smooth=s.smoothing, smooth_hz=s.smooth_hz if s.smoothing != "none" else None)
 
 
 def apply_options(context):

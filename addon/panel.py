@@ -20,7 +20,7 @@ def draw_engine(layout, s):
     col = layout.column(align=True)
     col.prop(s, "preset")
     col.prop(s, "smoothing")
-    if s.smoothing == "butterworth":
+    if s.smoothing != "none":
         col.prop(s, "smooth_hz")
 
 

@@ -54,7 +54,8 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
     fps: FloatProperty(name="FPS", default=0.0, min=0.0, description="Frames per second of the keypoints; 0 = auto")
     image_size: IntVectorProperty(name="Image size", size=2, default=(0, 0), min=0,
                                   description="Width and height in pixels; 0 = auto")
-    preset: EnumProperty(name="Preset", items=PRESETS, default="fast", description="Engine sampling preset")
+    preset: EnumProperty(name="Preset", items=(("default", "Default", "The preset chosen in the add-on preferences"),) + PRESETS,
+                         default="default", description="Engine sampling preset")
     smoothing: EnumProperty(name="Smoothing", items=SMOOTHING, default="none", description="Temporal filter run in the engine")
     smooth_hz: FloatProperty(name="Cut-off (Hz)", default=6.0, min=0.1, description="Filter cut-off frequency in hertz")
     target: EnumProperty(name="Target", items=(("NEW", "New armature", "Build a rig from the data"),
