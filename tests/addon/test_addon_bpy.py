@@ -325,3 +325,28 @@ def test_check_engine_reports_checkpoint_and_device(registered, tiny_checkpoint,
     monkeypatch.setattr(operators, "get_prefs", lambda context=None: preferences.Defaults(
         checkpoint=str(tiny_checkpoint), device="cpu"))
     assert bpy.ops.dreampose3d.check_engine() == {"FINISHED"}
+
+
+def test_headless_batch_retargets_onto_a_rig_file(clean_bpy, walk_npz, tmp_path, repo):
+    import subprocess
+    import sys
+
+    import addon_utils
+
+    bpy = clean_bpy
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    rig_path = tmp_path / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(rig_path))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(repo / "addon" / "batch.py"), "--input", str(walk_npz), "--output",
+                        str(out), "--rig", str(rig_path), "--armature", "metarig", "--mapping", "rigify_metarig",
+                        "--export", "blend"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    bpy.ops.wm.open_mainfile(filepath=str(out / "walk_result.blend"))
+    rig = bpy.data.objects["metarig"]
+    assert len(bpy.data.objects) == 1 and rig.animation_data.action is not None
+    bpy.context.scene.frame_set(45)
+    assert rig.pose.bones["thigh.L"].rotation_quaternion.angle > 0.01
+    bpy.ops.wm.read_factory_settings(use_empty=True)

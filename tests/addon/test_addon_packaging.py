@@ -28,6 +28,7 @@ def test_zip_has_one_package_folder_with_manifest_and_generated_skeleton(tmp_pat
     assert skeleton["joint_names"] == list(es.JOINT_NAMES) and skeleton["parents"] == list(es.PARENTS)
 
 
+@pytest.mark.bpy
 def test_blenders_own_extension_validator_accepts_the_zip(tmp_path):
     bpy = pytest.importorskip("bpy")
     cli = Path(bpy.utils.system_resource("SCRIPTS")) / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
