@@ -350,3 +350,19 @@ def test_headless_batch_retargets_onto_a_rig_file(clean_bpy, walk_npz, tmp_path,
     bpy.context.scene.frame_set(45)
     assert rig.pose.bones["thigh.L"].rotation_quaternion.angle > 0.01
     bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def test_a_failure_half_way_removes_what_was_created(registered, walk_npz, monkeypatch):
+    from addon import armature_build
+
+    bpy = registered
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("keyframe writer broke")
+
+    monkeypatch.setattr(armature_build, "keyframe_motion", broken)
+    bpy.context.scene.dreampose3d.input_path = str(walk_npz)
+    before = snapshot(bpy)
+    with pytest.raises(RuntimeError):
+        bpy.ops.dreampose3d.lift()
+    assert snapshot(bpy) == before

@@ -67,3 +67,34 @@ def test_manifest_rules(change, message):
 def test_manifest_and_bl_info_agree():
     build_addon.validate_manifest(build_addon.read_manifest())
     assert build_addon.bl_info_version() == (0, 1, 0)
+
+
+EXTENSION_SCRIPT = r"""
+import json, sys, bpy
+zip_path, result = sys.argv[1:3]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+out = {"addons": [k for k in bpy.context.preferences.addons.keys() if "dreampose3d" in k]}
+prefs = bpy.context.preferences.addons["bl_ext.user_default.dreampose3d"].preferences
+out["prefs_device"] = prefs.device
+bpy.context.scene.dreampose3d.input_path = result
+out["op"] = sorted(bpy.ops.dreampose3d.lift())
+out["bones"] = len(bpy.data.objects["DreamPose3D"].pose.bones)
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.mark.bpy
+def test_zip_installs_as_an_extension_in_blender_5(tmp_path, walk_npz):
+    import os
+
+    pytest.importorskip("bpy")
+    zip_path = build_addon.build(tmp_path / "dist")
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "resources"))
+    r = subprocess.run([sys.executable, "-c", EXTENSION_SCRIPT, str(zip_path), str(walk_npz)], capture_output=True,
+                       text=True, timeout=180, env=env)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert line, r.stdout[-2000:] + r.stderr[-2000:]
+    out = json.loads(line[7:])
+    assert out == {"addons": ["bl_ext.user_default.dreampose3d"], "prefs_device": "auto", "op": ["FINISHED"],
+                   "bones": 17}
