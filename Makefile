@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# Debian's Blender (3.4.1) for the tests that drive the real binary; skipped where it is present.
+# Debian's Blender (3.4.1) for the tests that drive the real binary, with python3-numpy (Debian's
+# Blender runs the system Python, which lacks numpy otherwise); skipped where both are present.
 blender-binary:
-	@command -v blender >/dev/null 2>&1 || { \
+	@{ command -v blender >/dev/null 2>&1 && dpkg -s python3-numpy >/dev/null 2>&1; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq blender xvfb xauth >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq blender python3-numpy xvfb xauth >/dev/null; }
 
 demo: setup
 	HF_HUB_OFFLINE=1 $(PY) addon/batch.py --input engine/assets/demo_keypoints.npz --output $(OUT) --export blend,bvh
