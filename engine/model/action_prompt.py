@@ -38,7 +38,7 @@ class ActionPromptLearner(nn.Module):
     def classify(self, keypoints2d: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, N, J, 2), (B, N, J) -> action logits (B, A), style logits (B, S)."""
         b, n = keypoints2d.shape[:2]
-        x = torch.cat([keypoints2d, scores[..., None]], dim=-1).reshape(b, n, -1)
+        x = torch.cat([person_centric(keypoints2d, scores), scores[..., None]], dim=-1).reshape(b, n, -1)
         x = self.embed(x) + self.pos[:, :n]
         for block in self.blocks:
             x = block(x)
@@ -52,6 +52,21 @@ class ActionPromptLearner(nn.Module):
         e_subject = style_probs @ style_table
         e_action = action_probs @ action_table
         return self.prompt_mlp(torch.stack([e_subject, e_action], dim=1))
+
+
+def person_centric(keypoints2d: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Remove where the person stands in the image and how large they are, per window.
+
+    The action does not depend on the camera placement, so the classifier sees keypoints relative
+    to the window's confidence-weighted centre, divided by their RMS spread. Motion inside the
+    window (walking across the image) is kept.
+    """
+    w = scores[..., None]
+    wsum = w.sum(dim=(1, 2), keepdim=True).clamp_min(1e-6)
+    centre = (w * keypoints2d).sum(dim=(1, 2), keepdim=True) / wsum
+    d = (keypoints2d - centre) * (w > 0)
+    spread = ((w * d.square()).sum(dim=(1, 2, 3), keepdim=True) / wsum).sqrt().clamp_min(1e-3)
+    return d / spread
 
 
 def random_class_probs(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

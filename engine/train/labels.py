@@ -96,3 +96,17 @@ def cmu_labels(path: str | Path, index: dict[tuple[int, int], str]) -> tuple[str
     except ValueError:
         description = ""
     return cmu_action(description), "normal"
+
+
+def mirrored_action(action: str) -> str:
+    """The label of the horizontally flipped motion: left and right swap ('wave-left-hand' ->
+    'wave-right-hand'). Flip augmentation must flip the label too, or half the left/right
+    examples teach the wrong class."""
+    words = action.split("-")
+    swapped = ["right" if w == "left" else "left" if w == "right" else w for w in words]
+    return "-".join(swapped)
+
+
+# MIRRORED_ACTION_INDEX[i] = index of the mirrored ACTION_VOCAB[i].
+MIRRORED_ACTION_INDEX: tuple[int, ...] = tuple(
+    ACTION_VOCAB.index(mirrored_action(a)) if mirrored_action(a) in ACTION_VOCAB else i for i, a in enumerate(ACTION_VOCAB))

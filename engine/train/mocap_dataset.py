@@ -23,7 +23,7 @@ from ..skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE, ROOT
 from . import cameras as cams
 from .bvh import MocapError, read_bvh
 from .detector_noise import add_detector_noise, flip_batch
-from .labels import ACTION_VOCAB, STYLE_VOCAB, bandai_labels, clip_stem, cmu_labels, read_cmu_index
+from .labels import ACTION_VOCAB, MIRRORED_ACTION_INDEX, STYLE_VOCAB, bandai_labels, clip_stem, cmu_labels, read_cmu_index
 from .skeleton_maps import resolve_mapping, to_h36m
 
 SOURCES = ("bandai1", "bandai2", "cmu", "custom")
@@ -396,10 +396,12 @@ class WindowSampler:
             world = scale_bodies(world, rng)
         batch = self._render(world, rng, self.noise)
         batch.pop("_camera")
-        if self.flip:
-            batch = flip_batch(batch, rng.random(batch_size) < 0.5)
         batch["action"] = self._action[ci]
         batch["style"] = self._style[ci]
+        if self.flip:
+            flipped = rng.random(batch_size) < 0.5
+            batch = flip_batch(batch, flipped)
+            batch["action"] = np.where(flipped, np.asarray(MIRRORED_ACTION_INDEX)[batch["action"]], batch["action"])
         return batch
 
     def windows_for_eval(self, clip: MocapClip, stride: int | None = None) -> dict:

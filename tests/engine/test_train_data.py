@@ -422,3 +422,14 @@ def test_custom_library_auto_mapped_end_to_end(tmp_path, monkeypatch, z_up):
     np.testing.assert_allclose(j[:, 3, 1].min(), 0.08, atol=1e-6)  # grounded: ankle 8 cm up
     np.testing.assert_allclose(bone_lengths(j[0])[[1, 2]], [0.42, 0.40], atol=1e-6)
     assert list((tmp_path / "cache").glob("custom-30fps-*.npz"))    # cached outside the repo
+
+
+def test_flip_augmentation_mirrors_left_right_action_labels():
+    from engine.train.labels import ACTION_VOCAB, MIRRORED_ACTION_INDEX, mirrored_action
+
+    assert mirrored_action("wave-left-hand") == "wave-right-hand"
+    assert mirrored_action("walk-turn-right") == "walk-turn-left"
+    assert mirrored_action("walk") == "walk"
+    for i, j in enumerate(MIRRORED_ACTION_INDEX):
+        assert MIRRORED_ACTION_INDEX[j] == i
+        assert ACTION_VOCAB[j] == mirrored_action(ACTION_VOCAB[i])
