@@ -9,12 +9,11 @@ OUT    ?= out/demo
 
 setup: $(STAMP)
 
-# torch==2.13.0 first: on our machines that version is served as a local CPU wheel; elsewhere pip
-# takes the registry build (CUDA on Linux). numpy<2 because bpy 5.0.1 needs it.
+# torch comes from the registry (the CUDA build on Linux; it runs on CPU too), in the version that
+# open_clip's torchvision asks for. numpy<2 because bpy 5.0.1 needs it (pinned in pyproject.toml).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "torch==2.13.0" "numpy<2"
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
