@@ -112,3 +112,16 @@ for i in range(1, 4):
 shutil.copyfile(os.environ["FAKE_ENGINE_RESULT"], out)
 print(json.dumps({{"event": "done", "output": out}}), flush=True)
 '''
+
+
+def snapshot(bpy) -> dict:
+    """What a failed or cancelled run must leave unchanged in the scene."""
+    scene = bpy.context.scene
+    return {
+        "objects": sorted(o.name for o in bpy.data.objects),
+        "armatures": sorted(a.name for a in bpy.data.armatures),
+        "actions": sorted(a.name for a in bpy.data.actions),
+        "markers": sorted((m.name, m.frame) for m in scene.timeline_markers),
+        "range": (scene.frame_start, scene.frame_end, scene.render.fps),
+        "prompts": list(scene.get("dreampose3d_prompts", [])),
+    }

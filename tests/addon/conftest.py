@@ -54,15 +54,3 @@ def registered(clean_bpy):
     addon.register()
     yield clean_bpy
     addon.unregister()
-
-
-def snapshot(bpy) -> dict:
-    scene = bpy.context.scene
-    return {
-        "objects": sorted(o.name for o in bpy.data.objects),
-        "armatures": sorted(a.name for a in bpy.data.armatures),
-        "actions": sorted(a.name for a in bpy.data.actions),
-        "markers": sorted((m.name, m.frame) for m in scene.timeline_markers),
-        "range": (scene.frame_start, scene.frame_end, scene.render.fps),
-        "prompts": list(scene.get("dreampose3d_prompts", [])),
-    }

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import snapshot
+from addon_synth import snapshot
 
 pytestmark = pytest.mark.bpy
 

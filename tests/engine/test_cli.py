@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import require_shared, walking_keypoints
+from engine_support import require_shared, walking_keypoints
 from engine.sequence import LiftResult
 
 pytestmark = pytest.mark.slow
@@ -126,7 +126,7 @@ def test_cancel_leaves_no_file(tiny_checkpoint, tmp_path):
     import sys
     import time
 
-    from conftest import REPO, engine_env
+    from engine_support import REPO, engine_env
 
     kp = tmp_path / "long.npz"
     walking_keypoints(3000).save(kp)

@@ -66,7 +66,7 @@ def test_corrupt_checkpoints_give_clear_errors(tmp_path, tiny_checkpoint):
 
 
 def test_lift_any_length_deterministic_and_grounded(tiny_checkpoint):
-    from conftest import walking_keypoints
+    from engine_support import walking_keypoints
 
     lifter = Lifter(tiny_checkpoint, "cpu")
     for frames in (5, 27, 100):
@@ -82,7 +82,7 @@ def test_lift_any_length_deterministic_and_grounded(tiny_checkpoint):
 
 
 def test_quality_preset_and_zero_confidence_joints(tiny_checkpoint):
-    from conftest import walking_keypoints
+    from engine_support import walking_keypoints
 
     lifter = Lifter(tiny_checkpoint, "cpu")
     seq = walking_keypoints(40)
@@ -94,7 +94,7 @@ def test_quality_preset_and_zero_confidence_joints(tiny_checkpoint):
 
 
 def test_bad_sequences_are_refused(tiny_checkpoint):
-    from conftest import walking_keypoints
+    from engine_support import walking_keypoints
 
     lifter = Lifter(tiny_checkpoint, "cpu")
     seq = walking_keypoints(10)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import require_shared
+from engine_support import require_shared
 from engine.text_encoder import action_phrase, class_tables, make_text_encoder, prompt_text, subject_phrase
 
 pytestmark = pytest.mark.slow
