@@ -106,16 +106,17 @@ def main(argv=None) -> int:
         settings[f"H={args.hypotheses} mean"] = replace(base, hypotheses=args.hypotheses, aggregation="mean", flip=False)
         settings[f"H={args.hypotheses} jpma"] = replace(base, hypotheses=args.hypotheses, aggregation="jpma", flip=False)
     log(f"evaluating {lifter.meta['id']} on {len(clips)} {args.split} clips ({sum(len(c.joints) for c in clips):,} frames)")
-    results = {"checkpoint": lifter.meta["id"], "split": args.split, "clips": len(clips),
+    results = {"checkpoint": lifter.meta["id"], "split": args.split, "has_apl": lifter.config.use_apl, "clips": len(clips),
                "frames": int(sum(len(c.joints) for c in clips)), "preset": args.preset,
                "results": evaluate(lifter, clips, settings, log)}
-    text = json.dumps(results, indent=1)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text)
     for name, by_input in results["results"].items():
         for input_name, r in by_input.items():
             o = r["overall"]
+            if not results["has_apl"]:   # no classifier: the uniform probabilities carry no top-1
+                o["action_top1"] = o["style_top1"] = float("nan")
             print(f"{name:12} {input_name:6} MPJPE {o['mpjpe']:.1f}  P-MPJPE {o['p_mpjpe']:.1f}  MPJVE {o['mpjve']:.2f}  "
                   f"ACC {o['accel']:.2f}  action {o['action_top1']:.1f}%  style {o['style_top1']:.1f}%")
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(results, indent=1))   # NaN -> "NaN": no top-1 without APL
     return 0

@@ -14,8 +14,14 @@ COLUMNS = ("mpjpe", "p_mpjpe", "mpjve", "accel", "action_top1", "style_top1")
 HEADER = "| MPJPE | P-MPJPE | MPJVE | ACC-ERR | action top-1 % | style top-1 % |"
 
 
+def _cell(value: float, column: str) -> str:
+    if value != value:    # NaN: the variant has no action classifier
+        return "—"
+    return f"{value:.2f}" if column in ("mpjve", "accel") else f"{value:.1f}"
+
+
 def _row(o: dict) -> str:
-    return " | ".join(f"{o[c]:.1f}" if c not in ("mpjve", "accel") else f"{o[c]:.2f}" for c in COLUMNS)
+    return " | ".join(_cell(o[c], c) for c in COLUMNS)
 
 
 def evaluation_table(result: dict) -> str:
