@@ -1,0 +1,42 @@
+"""Turn a training run into the shipped checkpoint: fp16 safetensors with evaluation in its info.
+
+    python -m engine.train.export_weights runs/shipped/model.safetensors weights/dreampose3d.safetensors \
+        --evaluation runs/eval/shipped.json [--evaluation runs/eval/shipped-h5.json]
+
+`info` keeps what training recorded (data, steps, time, text encoder) and adds the overall
+test-split figures, so `python -m engine info` shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("source")
+    p.add_argument("target")
+    p.add_argument("--evaluation", action="append", default=[])
+    args = p.parse_args(argv)
+    diffusion, meta = load_checkpoint(args.source)
+    info = dict(meta["info"])
+    metrics = {}
+    for path in args.evaluation:
+        result = json.loads(Path(path).read_text())
+        for setting, by_input in result["results"].items():
+            for input_name, r in by_input.items():
+                metrics[f"{setting} {input_name}"] = {k: round(v, 2) for k, v in r["overall"].items() if k != "style_top1"}
+        metrics.setdefault("split", f"{result['split']}: {result['clips']} clips, {result['frames']} frames")
+    info["metrics_test_split_mm"] = metrics
+    info["model_card"] = "weights/MODEL_CARD.md"
+    out = save_checkpoint(diffusion.model, args.target, info, half=True)
+    print(f"{out}: {out.stat().st_size / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
