@@ -89,8 +89,10 @@ def test_quality_preset_and_zero_confidence_joints(tiny_checkpoint):
     seq.scores[:, 13] = 0.0            # a wrist never detected
     seq.keypoints[:, 13] = 0.0
     q = PRESETS["quality"]
-    r = lifter.lift(seq, SamplingSettings(**{**q.__dict__, "steps": 2, "hypotheses": 3}))
-    assert np.isfinite(r.joints3d).all() and r.meta["sampling"]["aggregation"] == "jpma"
+    for aggregation in ("mean", "jpma"):
+        r = lifter.lift(seq, SamplingSettings(**{**q.__dict__, "steps": 2, "hypotheses": 3, "aggregation": aggregation}))
+        assert np.isfinite(r.joints3d).all() and r.meta["sampling"]["aggregation"] == aggregation
+        assert r.meta["sampling"]["flip"] is True
 
 
 def test_bad_sequences_are_refused(tiny_checkpoint):
