@@ -47,6 +47,14 @@ PRESETS: dict[str, SamplingSettings] = {
 }
 
 
+def mirrored_action_index(actions: list[str]) -> np.ndarray:
+    """Index array mapping each action to its horizontal mirror (itself when it has none)."""
+    from .train.labels import mirrored_action
+
+    return np.array([actions.index(mirrored_action(a)) if mirrored_action(a) in actions else i
+                     for i, a in enumerate(actions)])
+
+
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -112,15 +120,7 @@ class Lifter:
         kp = normalise_screen(seq.keypoints, w, h)
         sc = seq.scores.astype(np.float32)
         kp = np.where(sc[..., None] > 0, kp, 0.0).astype(np.float32)
-        joints3d, action_probs, style_probs = self._lift_normalised(kp, sc, s, progress)
-        if s.flip:
-            kp_f = kp[:, FLIP_PERMUTATION].copy()
-            kp_f[..., 0] *= -1
-            kp_f = np.where(sc[:, FLIP_PERMUTATION][..., None] > 0, kp_f, 0.0)
-            j_f, a_f, s_f = self._lift_normalised(kp_f, sc[:, FLIP_PERMUTATION], s, None, seed_offset=1)
-            j_f = j_f[:, FLIP_PERMUTATION]
-            j_f[..., 0] *= -1
-            joints3d, action_probs, style_probs = (joints3d + j_f) / 2, (action_probs + a_f) / 2, (style_probs + s_f) / 2
+        joints3d, action_probs, style_probs = self.lift_normalised(kp, sc, s, progress)
         joints3d = joints3d - joints3d[:, :1]          # exactly root-relative
         joints3d = smooth(joints3d, seq.fps, smoothing, smooth_hz)
         root = estimate_root_trajectory(joints3d, kp, sc)
@@ -140,8 +140,23 @@ class Lifter:
         return LiftResult(joints3d=joints3d, joints3d_world=world, fps=seq.fps, action_names=list(cfg.actions),
                           action_probs=action_probs.astype(np.float32), prompt=prompts, meta=meta)
 
+    def lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress=None):
+        """Screen-normalised 2D (T, 17, 2) + scores (T, 17) -> 3D (T, 17, 3), per-frame action and
+        style probabilities; with `s.flip`, averaged with the mirrored clip's (flip TTA)."""
+        joints3d, action_probs, style_probs = self._lift_windows(kp, sc, s, progress)
+        if not s.flip:
+            return joints3d, action_probs, style_probs
+        kp_f = kp[:, FLIP_PERMUTATION].copy()
+        kp_f[..., 0] *= -1
+        kp_f = np.where(sc[:, FLIP_PERMUTATION][..., None] > 0, kp_f, 0.0).astype(np.float32)
+        j_f, a_f, s_f = self._lift_windows(kp_f, sc[:, FLIP_PERMUTATION], s, None, seed_offset=1)
+        j_f = j_f[:, FLIP_PERMUTATION]
+        j_f[..., 0] *= -1
+        a_f = a_f[:, mirrored_action_index(self.config.actions)]   # the mirror of "wave-left" is "wave-right"
+        return (joints3d + j_f) / 2, (action_probs + a_f) / 2, (style_probs + s_f) / 2
+
     @torch.no_grad()
-    def _lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress, seed_offset: int = 0):
+    def _lift_windows(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress, seed_offset: int = 0):
         n, t = self.config.window, kp.shape[0]
         if t < n:   # pad short clips by repeating the edge frames
             pad = n - t

@@ -2,7 +2,7 @@
 
 Each test clip is seen through one fixed camera seeded by its name (`WindowSampler.windows_for_eval`),
 so figures are reproducible and comparable between checkpoints. The clip goes through the same
-windowed inference as `lift` (`Lifter._lift_normalised`). Reports MPJPE, P-MPJPE, MPJVE and
+windowed inference as `lift` (`Lifter.lift_normalised`). Reports MPJPE, P-MPJPE, MPJVE and
 acceleration error (mm), action and style top-1 (per frame against the clip label), per action and
 overall; with `--hypotheses H > 1` it reports mean and JPMA aggregation of the H hypotheses.
 """
@@ -34,6 +34,7 @@ def parse_args(argv):
     p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
     p.add_argument("--hypotheses", type=int, default=1)
     p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--flip", action="store_true", help="also evaluate with flip test-time augmentation")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--mocap-root", default=None)
     p.add_argument("--limit-clips", type=int, default=None, help="first N clips per source (tests)")
@@ -59,7 +60,7 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None) 
             sc = np.ones((t, 17), np.float32) if input_name == "clean" else data["scores"].astype(np.float32)
             kp = np.where(sc[..., None] > 0, kp, 0).astype(np.float32)
             for name, settings in settings_by_name.items():
-                pred, a_probs, s_probs = lifter._lift_normalised(kp, sc, settings, None)
+                pred, a_probs, s_probs = lifter.lift_normalised(kp, sc, settings)
                 pred = pred - pred[:, :1]
                 m = all_metrics(pred, gt)
                 a_ok = (np.array(actions)[a_probs.argmax(-1)] == ACTION_VOCAB[int(data["action"])]).mean()
@@ -102,6 +103,8 @@ def main(argv=None) -> int:
     if args.steps:
         base = replace(base, steps=args.steps)
     settings = {"H=1": replace(base, hypotheses=1, flip=False)}
+    if args.flip:
+        settings["H=1 flip"] = replace(base, hypotheses=1, flip=True)
     if args.hypotheses > 1:
         settings[f"H={args.hypotheses} mean"] = replace(base, hypotheses=args.hypotheses, aggregation="mean", flip=False)
         settings[f"H={args.hypotheses} jpma"] = replace(base, hypotheses=args.hypotheses, aggregation="jpma", flip=False)

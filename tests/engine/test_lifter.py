@@ -107,3 +107,10 @@ def test_bad_sequences_are_refused(tiny_checkpoint):
     seq.scores[:] = 0
     with pytest.raises(SequenceError, match="confidence 0"):
         lifter.lift(seq)
+
+
+def test_flip_tta_mirrors_left_right_action_probabilities():
+    from engine.lifter import mirrored_action_index
+
+    actions = ["walk", "wave-left-hand", "wave-right-hand", "walk-turn-left", "walk-turn-right", "other"]
+    assert mirrored_action_index(actions).tolist() == [0, 2, 1, 4, 3, 5]
