@@ -97,6 +97,10 @@ class GaussianDiffusion(nn.Module):
         poses = self.model(x_t, t, keypoints2d, scores, prompt["context"])
         return {"poses": poses, **prompt}
 
+    def forward(self, x0: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor, tables=None) -> dict:
+        """Training forward (what DistributedDataParallel wraps): see `training_prediction`."""
+        return self.training_prediction(x0, keypoints2d, scores, tables=tables)
+
     # --- sampling ---------------------------------------------------------------------------------
     def ddim_timesteps(self, steps: int) -> list[int]:
         """K descending steps from T-1, e.g. K=3 -> [999, 666, 333]."""

@@ -49,7 +49,8 @@ def load_config(path_or_name: str) -> dict:
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="dreampose3d train", description=__doc__.splitlines()[0])
     p.add_argument("--config", default="shipped", help="config name in engine/train/configs or a JSON path")
-    p.add_argument("--run", default="runs/shipped", help="run directory (checkpoints, logs)")
+    p.add_argument("--run", "--run-dir", dest="run", default="runs/shipped",
+                   help="run directory (checkpoints, logs); spell it --run-dir under torchrun, which claims --run")
     p.add_argument("--ablation", default="full", choices=sorted(ABLATIONS))
     p.add_argument("--minutes", type=float, default=None, help="time budget (overrides the config)")
     p.add_argument("--max-steps", type=int, default=None)
@@ -196,8 +197,7 @@ def main(argv=None) -> int:
             g["lr"] = lr_at(progress, step, tcfg["lr"], tcfg["warmup_steps"])
         batch = to_tensors(sampler.sample(tcfg["batch_size"], rng), device)
         tables = class_tables(encoder, config.actions, config.styles) if trainable_text else None
-        out = net.training_prediction(batch["joints3d"], batch["keypoints2d"], batch["scores"], tables=tables) \
-            if not distributed else net.module.training_prediction(batch["joints3d"], batch["keypoints2d"], batch["scores"], tables=tables)
+        out = net(batch["joints3d"], batch["keypoints2d"], batch["scores"], tables=tables)   # through DDP when distributed
         losses = training_losses(out, batch, tcfg, first_stage=progress < tcfg["stage1_fraction"])
         optim.zero_grad(set_to_none=True)
         losses["total"].backward()

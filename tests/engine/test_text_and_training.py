@@ -88,3 +88,21 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     assert set(res) == {"H=1", "H=2 mean", "H=2 jpma"}
     o = res["H=1"]["noisy"]["overall"]
     assert o["frames"] > 0 and 0 < o["mpjpe"] < 2000 and 0 <= o["action_top1"] <= 100
+
+
+def test_distributed_training_with_torchrun(tmp_path):
+    """Two processes through DistributedDataParallel (gloo on CPU: the same code path as NCCL on GPUs)."""
+    require_shared("data", "mocap")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine_support import REPO, engine_env
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    run = tmp_path / "ddp"
+    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", "-m", "engine", "train", "--config", "tiny",
+                           "--run-dir", str(run), "--max-steps", "3", "--limit-clips", "2", "--sources", "bandai1,cmu",
+                           "--threads", "1"], capture_output=True, text=True, timeout=300, env=engine_env(), cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (run / "model.safetensors").exists() and "done: 3 steps" in proc.stderr
