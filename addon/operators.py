@@ -108,6 +108,11 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
+    def _temporary_result(self, path: Path) -> Path:
+        """Where the engine writes the result: a private temporary folder removed by `_cleanup`."""
+        self._tmp = tempfile.mkdtemp(prefix="dreampose3d_")
+        return Path(self._tmp) / f"{path.stem}.npz"
+
     # -- synchronous path (background mode, scripts, tests)
     def execute(self, context):
         _CANCEL.clear()
@@ -115,8 +120,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
             path = self._input(context)
             if result_io.is_result_file(path):
                 return self._finish(context, str(path))
-            self._tmp = tempfile.mkdtemp(prefix="dreampose3d_")
-            out = Path(self._tmp) / f"{path.stem}.npz"
+            out = self._temporary_result(path)
             outputs = engine_client.run_lift([path], out, lift_options(context), get_prefs(context).engine_python,
                                              should_cancel=_CANCEL.is_set)
             return self._finish(context, outputs[0] if outputs else str(out))
@@ -138,8 +142,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
             path = self._input(context)
             if result_io.is_result_file(path):
                 return self._finish(context, str(path))
-            self._tmp = tempfile.mkdtemp(prefix="dreampose3d_")
-            self._out = str(Path(self._tmp) / f"{path.stem}.npz")
+            self._out = str(self._temporary_result(path))
             self._job = engine_client.start_lift([path], self._out, lift_options(context), get_prefs(context).engine_python)
         except (_ErrorReport, engine_client.EngineClientError) as exc:
             self._cleanup(context)
