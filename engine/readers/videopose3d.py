@@ -107,6 +107,8 @@ def read_custom(path: Path, video=None, **_) -> Detections:
 def read_detectron2(path: Path, **_) -> Detections:
     z = _load_pickled(path, {"boxes", "keypoints", "metadata"}, encoding="latin1")
     boxes, keypoints, metadata = z["boxes"], z["keypoints"], _item(path, z["metadata"], "metadata")
+    if np.ndim(boxes) == 0 or np.ndim(keypoints) == 0:
+        raise fail(path, "has boxes/keypoints that are single values, not one entry per frame")
     if len(boxes) != len(keypoints) or len(boxes) == 0:
         raise fail(path, f"has {len(boxes)} box frames and {len(keypoints)} keypoint frames")
     frames, kps, bxs = [], [], []

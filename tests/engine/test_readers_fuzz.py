@@ -8,7 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import EngineError
@@ -63,6 +63,7 @@ def test_arbitrary_json_structures(tmp_path, value):
 @given(keys=st.sets(st.sampled_from(["keypoints", "scores", "image_size", "fps", "layout", "joints3d",
                                       "joints3d_world", "positions_2d", "metadata", "boxes"]), max_size=5),
        shape=st.lists(st.integers(0, 3), min_size=0, max_size=3))
+@example(keys={"scores", "boxes", "keypoints", "metadata"}, shape=[])   # 0-d arrays: once crashed the Detectron2 reader
 def test_npz_with_wrong_arrays(tmp_path, keys, shape):
     buf = io.BytesIO()
     np.savez(buf, **{k: np.zeros(shape, np.float32) for k in keys})
