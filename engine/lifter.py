@@ -22,9 +22,10 @@ from .checkpoint import load_checkpoint
 from .errors import EngineError
 from .frames import normalise_screen, to_grounded_blender
 from .sequence import KeypointSequence, LiftResult
-from .skeleton import FLIP_PERMUTATION
+from .skeleton import FLIP_PERMUTATION, flip_left_right
 from .smoothing import smooth
 from .text_encoder import prompt_text
+from .train.labels import mirrored_action_index
 from .trajectory import estimate_root_trajectory
 
 
@@ -45,14 +46,6 @@ PRESETS: dict[str, SamplingSettings] = {
     # smoother; per-joint JPMA selection was worse and jittery there), plus flip augmentation.
     "quality": SamplingSettings(steps=3, hypotheses=5, aggregation="mean", flip=True, overlap=27, batch_windows=8),
 }
-
-
-def mirrored_action_index(actions: list[str]) -> np.ndarray:
-    """Index array mapping each action to its horizontal mirror (itself when it has none)."""
-    from .train.labels import mirrored_action
-
-    return np.array([actions.index(mirrored_action(a)) if mirrored_action(a) in actions else i
-                     for i, a in enumerate(actions)])
 
 
 def resolve_device(device: str) -> torch.device:
@@ -119,7 +112,6 @@ class Lifter:
         w, h = seq.image_size
         kp = normalise_screen(seq.keypoints, w, h)
         sc = seq.scores.astype(np.float32)
-        kp = np.where(sc[..., None] > 0, kp, 0.0).astype(np.float32)
         joints3d, action_probs, style_probs = self.lift_normalised(kp, sc, s, progress)
         joints3d = joints3d - joints3d[:, :1]          # exactly root-relative
         joints3d = smooth(joints3d, seq.fps, smoothing, smooth_hz)
@@ -143,16 +135,13 @@ class Lifter:
     def lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress=None):
         """Screen-normalised 2D (T, 17, 2) + scores (T, 17) -> 3D (T, 17, 3), per-frame action and
         style probabilities; with `s.flip`, averaged with the mirrored clip's (flip TTA)."""
+        kp = np.where(sc[..., None] > 0, kp, 0.0).astype(np.float32)     # missing joints sit at (0, 0)
         joints3d, action_probs, style_probs = self._lift_windows(kp, sc, s, progress)
         if not s.flip:
             return joints3d, action_probs, style_probs
-        kp_f = kp[:, FLIP_PERMUTATION].copy()
-        kp_f[..., 0] *= -1
-        kp_f = np.where(sc[:, FLIP_PERMUTATION][..., None] > 0, kp_f, 0.0).astype(np.float32)
-        j_f, a_f, s_f = self._lift_windows(kp_f, sc[:, FLIP_PERMUTATION], s, None, seed_offset=1)
-        j_f = j_f[:, FLIP_PERMUTATION]
-        j_f[..., 0] *= -1
-        a_f = a_f[:, mirrored_action_index(self.config.actions)]   # the mirror of "wave-left" is "wave-right"
+        j_f, a_f, s_f = self._lift_windows(flip_left_right(kp), sc[:, FLIP_PERMUTATION], s, None, seed_offset=1)
+        j_f = flip_left_right(j_f)                                      # mirroring is its own inverse
+        a_f = a_f[:, list(mirrored_action_index(self.config.actions))]  # the mirror of "wave-left" is "wave-right"
         return (joints3d + j_f) / 2, (action_probs + a_f) / 2, (style_probs + s_f) / 2
 
     @torch.no_grad()

@@ -58,7 +58,6 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None) 
         for input_name in ("clean", "noisy"):
             kp = data["keypoints2d_clean" if input_name == "clean" else "keypoints2d"].astype(np.float32)
             sc = np.ones((t, 17), np.float32) if input_name == "clean" else data["scores"].astype(np.float32)
-            kp = np.where(sc[..., None] > 0, kp, 0).astype(np.float32)
             for name, settings in settings_by_name.items():
                 pred, a_probs, s_probs = lifter.lift_normalised(kp, sc, settings)
                 pred = pred - pred[:, :1]

@@ -107,6 +107,12 @@ def mirrored_action(action: str) -> str:
     return "-".join(swapped)
 
 
+def mirrored_action_index(actions) -> tuple[int, ...]:
+    """Index of each action's mirror in `actions` (itself when the mirror is not a class)."""
+    actions = list(actions)
+    return tuple(actions.index(mirrored_action(a)) if mirrored_action(a) in actions else i
+                 for i, a in enumerate(actions))
+
+
 # MIRRORED_ACTION_INDEX[i] = index of the mirrored ACTION_VOCAB[i].
-MIRRORED_ACTION_INDEX: tuple[int, ...] = tuple(
-    ACTION_VOCAB.index(mirrored_action(a)) if mirrored_action(a) in ACTION_VOCAB else i for i, a in enumerate(ACTION_VOCAB))
+MIRRORED_ACTION_INDEX: tuple[int, ...] = mirrored_action_index(ACTION_VOCAB)

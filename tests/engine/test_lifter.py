@@ -110,7 +110,7 @@ def test_bad_sequences_are_refused(tiny_checkpoint):
 
 
 def test_flip_tta_mirrors_left_right_action_probabilities():
-    from engine.lifter import mirrored_action_index
+    from engine.train.labels import mirrored_action_index
 
     actions = ["walk", "wave-left-hand", "wave-right-hand", "walk-turn-left", "walk-turn-right", "other"]
-    assert mirrored_action_index(actions).tolist() == [0, 2, 1, 4, 3, 5]
+    assert list(mirrored_action_index(actions)) == [0, 2, 1, 4, 3, 5]
