@@ -142,3 +142,13 @@ def test_cancel_leaves_no_file(tiny_checkpoint, tmp_path):
     assert proc.returncode == 130 and "cancelled" in err
     time.sleep(0.1)
     assert not out.exists() and not list(tmp_path.glob("long_out*"))
+
+
+def test_bad_flags_are_one_sentence_errors_and_write_nothing(engine, tiny_checkpoint, keypoints_file, tmp_path):
+    out = tmp_path / "o.npz"
+    proc = engine("lift", str(keypoints_file), "-o", str(out), "--checkpoint", str(tiny_checkpoint),
+                  "--smooth", "butterworth", "--smooth-hz", "100")          # above Nyquist at 30 fps
+    assert proc.returncode != 0 and "error: The smoothing cutoff must lie between 0 and 15 Hz" in proc.stderr
+    assert not out.exists() and not list(tmp_path.glob("o*"))
+    proc = engine("lift", str(keypoints_file), str(keypoints_file), "-o", str(out), "--checkpoint", str(tiny_checkpoint))
+    assert proc.returncode != 0 and "must name a directory" in proc.stderr and not out.exists()
