@@ -42,6 +42,12 @@ class ModelConfig:
     # Diffusion process.
     timesteps: int = 1000
     schedule: str = "cosine"
+    # x0 is multiplied by signal_scale before noising (the "SNR scale" of DiffusionDet / D3DP):
+    # root-relative poses have a std of about 0.3 m, so at 1.0 the noise drowns them at most steps.
+    signal_scale: float = 1.0
+    # Training steps t = floor(T * u ** (1 / time_bias)), u ~ U(0, 1): 1.0 is uniform, > 1 favours
+    # high noise, where the first sampling step (pure noise -> x0) is learned.
+    time_bias: float = 1.0
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:
@@ -49,6 +55,8 @@ class ModelConfig:
             raise ValueError(f"width {self.width} must be divisible by heads {self.heads}")
         if self.hpd_frames < 1 or self.hpd_frames % 2 == 0:
             raise ValueError("hpd_frames must be odd and positive (the centre frame is the output)")
+        if self.signal_scale <= 0 or self.time_bias <= 0:
+            raise ValueError("signal_scale and time_bias must be positive")
         if self.prompt_mode not in ("learned", "random"):
             raise ValueError(f"unknown prompt_mode {self.prompt_mode!r}")
 

@@ -1,8 +1,9 @@
 """The diffusion process around the DreamPose3D network: DDPM training, DDIM sampling.
 
-The network predicts x0 (the clean root-relative 3D window) from x_t. Training draws t uniformly
-from the T = 1000 steps of a cosine schedule (Nichol & Dhariwal 2021) and noises x0 by
-q(x_t | x_0). Sampling starts H hypotheses from Gaussian noise and runs K DDIM steps (Song et al.
+The network predicts x0 (the clean root-relative 3D window) from x_t. Training draws t from the
+T = 1000 steps of a cosine schedule (Nichol & Dhariwal 2021; uniformly, or biased towards high noise
+by `config.time_bias`) and noises s * x0 by q(x_t | x_0), where s = `config.signal_scale` sets the
+signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). Sampling starts H hypotheses from Gaussian noise and runs K DDIM steps (Song et al.
 2021, eta = 0); each step re-noises the predicted x0 to the next (smaller) step. Hypotheses are
 aggregated by their mean or per joint by 2D reprojection (JPMA, Shan et al. 2023 "D3DP"): for each
 joint the hypothesis whose projection lies closest to the detected 2D keypoint wins.
@@ -77,10 +78,18 @@ class GaussianDiffusion(nn.Module):
         return a[t][:, None, None, None]
 
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        return self._extract(self.sqrt_alphas_cumprod, t) * x0 + self._extract(self.sqrt_one_minus_alphas_cumprod, t) * noise
+        """x_t for the pose x0 (metres); the signal is s * x0."""
+        return self._extract(self.sqrt_alphas_cumprod, t) * self.config.signal_scale * x0 + \
+            self._extract(self.sqrt_one_minus_alphas_cumprod, t) * noise
 
     def predict_noise_from_start(self, x_t: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-        return (x_t - self._extract(self.sqrt_alphas_cumprod, t) * x0) / self._extract(self.sqrt_one_minus_alphas_cumprod, t)
+        return (x_t - self._extract(self.sqrt_alphas_cumprod, t) * self.config.signal_scale * x0) / \
+            self._extract(self.sqrt_one_minus_alphas_cumprod, t)
+
+    def training_timesteps(self, b: int, device) -> torch.Tensor:
+        """(b,) steps, uniform for time_bias 1, else skewed towards T - 1."""
+        u = torch.rand(b, device=device) ** (1.0 / self.config.time_bias)
+        return (u * self.num_timesteps).long().clamp_max(self.num_timesteps - 1)
 
     # --- training ---------------------------------------------------------------------------------
     def training_prediction(self, x0: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor,
@@ -89,7 +98,7 @@ class GaussianDiffusion(nn.Module):
         b = x0.shape[0]
         prompt = self.model.prompt(keypoints2d, scores, tables=tables)
         if self.config.diffusion:
-            t = torch.randint(0, self.num_timesteps, (b,), device=x0.device)
+            t = self.training_timesteps(b, x0.device)
             x_t = self.q_sample(x0, t, torch.randn_like(x0))
         else:
             t = torch.zeros(b, dtype=torch.long, device=x0.device)
@@ -131,7 +140,7 @@ class GaussianDiffusion(nn.Module):
                 if i + 1 < len(times):   # DDIM (eta = 0): x_{t'} = sqrt(abar_t') x0 + sqrt(1 - abar_t') eps
                     eps = self.predict_noise_from_start(x, t, x0)
                     t_next = torch.full_like(t, times[i + 1])
-                    x = self._extract(self.sqrt_alphas_cumprod, t_next) * x0 + \
+                    x = self._extract(self.sqrt_alphas_cumprod, t_next) * self.config.signal_scale * x0 + \
                         self._extract(self.sqrt_one_minus_alphas_cumprod, t_next) * eps
         hyps = x0.view(b, h, n, j, 3)
         return {"joints3d": aggregate(hyps, keypoints2d, scores, aggregation), "hypotheses": hyps,

@@ -10,8 +10,9 @@ import argparse
 import json
 from pathlib import Path
 
-COLUMNS = ("mpjpe", "p_mpjpe", "mpjve", "accel", "action_top1", "style_top1")
-HEADER = "| MPJPE | P-MPJPE | MPJVE | ACC-ERR | action top-1 % | style top-1 % |"
+COLUMNS = ("mpjpe", "p_mpjpe", "mpjve", "accel", "action_top1", "action_top1_clip", "style_top1", "style_top1_clip")
+HEADER = ("| MPJPE | P-MPJPE | MPJVE | ACC-ERR | action top-1 % (frames) | action top-1 % (clips) "
+          "| style top-1 % (frames) | style top-1 % (clips) |")
 
 
 def _cell(value: float, column: str) -> str:
@@ -21,7 +22,7 @@ def _cell(value: float, column: str) -> str:
 
 
 def _row(o: dict) -> str:
-    return " | ".join(_cell(o[c], c) for c in COLUMNS)
+    return " | ".join(_cell(o.get(c, float("nan")), c) for c in COLUMNS)
 
 
 def evaluation_table(result: dict) -> str:

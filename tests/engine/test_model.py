@@ -102,3 +102,29 @@ def test_ddim_timesteps_descend_from_t_minus_one():
     d = tiny()
     assert d.ddim_timesteps(3) == [999, 666, 333]
     assert d.ddim_timesteps(1) == [999]
+
+
+def test_time_bias_skews_training_steps_towards_high_noise():
+    torch.manual_seed(0)
+    uniform = tiny().training_timesteps(20000, "cpu").float()
+    biased = tiny(time_bias=3.0).training_timesteps(20000, "cpu").float()
+    assert 0 <= int(biased.min()) and int(biased.max()) <= 999
+    assert abs(uniform.mean().item() - 499.5) < 10           # U{0..999}
+    assert abs(biased.mean().item() - 750) < 10              # E[T u^(1/3)] = 3T/4
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0])
+def test_signal_scale_noising_and_its_inverse_agree(scale):
+    d = tiny(signal_scale=scale)
+    x0, noise = torch.randn(4, 9, 17, 3) * 0.3, torch.randn(4, 9, 17, 3)
+    t = torch.tensor([0, 200, 600, 999])
+    x_t = d.q_sample(x0, t, noise)
+    assert torch.allclose(d.predict_noise_from_start(x_t, t, x0), noise, atol=1e-3)
+    assert torch.allclose(x_t[0], d.sqrt_alphas_cumprod[0] * scale * x0[0] + d.sqrt_one_minus_alphas_cumprod[0] * noise[0])
+
+
+def test_bad_diffusion_knobs_are_rejected():
+    with pytest.raises(ValueError):
+        ModelConfig(signal_scale=0.0)
+    with pytest.raises(ValueError):
+        ModelConfig(time_bias=-1.0)

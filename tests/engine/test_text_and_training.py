@@ -84,10 +84,13 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     proc = engine("evaluate", "--checkpoint", str(run / "model.safetensors"), "--max-clips", "2",
                   "--hypotheses", "2", "--output", str(out), "--threads", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    res = json.loads(out.read_text())["results"]
+    doc = json.loads(out.read_text())
+    res = doc["results"]
     assert set(res) == {"H=1", "H=2 mean", "H=2 jpma"}
     o = res["H=1"]["noisy"]["overall"]
     assert o["frames"] > 0 and 0 < o["mpjpe"] < 2000 and 0 <= o["action_top1"] <= 100
+    assert o["clips"] == doc["clips"]          # clip-level top-1: one vote per clip
+    assert round(o["action_top1_clip"] * doc["clips"] / 100, 6).is_integer()
 
 
 def test_distributed_training_with_torchrun(tmp_path):
