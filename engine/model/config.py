@@ -48,10 +48,6 @@ class ModelConfig:
     # Training steps t = floor(T * u ** (1 / time_bias)), u ~ U(0, 1): 1.0 is uniform, > 1 favours
     # high noise, where the first sampling step (pure noise -> x0) is learned.
     time_bias: float = 1.0
-    # Where the timestep embedding enters: False = after SRE and cross-attention (the paper's
-    # order), True = right after the token embedding, so that SRE's spatial attention already
-    # knows how noisy the 3D half of its input is.
-    time_at_input: bool = False
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:

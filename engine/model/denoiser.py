@@ -76,16 +76,12 @@ class DreamPose3D(nn.Module):
         n = noisy3d.shape[1]
         x = torch.cat([keypoints2d * (scores[..., None] > 0), scores[..., None], noisy3d], dim=-1)
         x = self.embed(x) + self.joint_pos + self.frame_pos[:, :n]
-        t_emb = self.time_mlp(timestep_embedding(t, x.shape[-1]))[:, None, None, :]
-        if self.config.time_at_input:
-            x = x + t_emb
         pooled = context.mean(dim=1) if context is not None else None
         x = self.sre(x, pooled)                                                     # Z_S
         if self.cross is not None and context is not None:
             b, nf, j, c = x.shape
             x = x + self.cross(self.cross_norm(x).reshape(b, nf * j, c), context).view(b, nf, j, c)
-        if not self.config.time_at_input:
-            x = x + t_emb
+        x = x + self.time_mlp(timestep_embedding(t, x.shape[-1]))[:, None, None, :]
         x = over_frames(self.temporal_in, x)
         for spatial, temporal in zip(self.spatial, self.temporal):
             x = over_frames(temporal, over_joints(spatial, x))

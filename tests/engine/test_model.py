@@ -128,23 +128,3 @@ def test_bad_diffusion_knobs_are_rejected():
         ModelConfig(signal_scale=0.0)
     with pytest.raises(ValueError):
         ModelConfig(time_bias=-1.0)
-
-
-@pytest.mark.parametrize("at_input", [False, True])
-def test_time_at_input_moves_the_timestep_embedding_before_sre(at_input):
-    d = tiny(time_at_input=at_input)
-    seen = []
-    d.model.sre.register_forward_hook(lambda mod, args, out: seen.append(args[0].detach().clone()))
-    kp, sc = inputs()
-    x = torch.randn(2, 9, 17, 3)
-    for step in (0, 999):
-        d.model(x, torch.full((2,), step), kp, sc, d.model.prompt(kp, sc)["context"])
-    assert torch.equal(seen[0], seen[1]) is (not at_input)
-
-
-def test_configs_without_the_newer_diffusion_fields_load_with_the_old_behaviour():
-    data = ModelConfig().to_dict()
-    for key in ("signal_scale", "time_bias", "time_at_input"):
-        data.pop(key)
-    cfg = ModelConfig.from_dict(data)
-    assert (cfg.signal_scale, cfg.time_bias, cfg.time_at_input) == (1.0, 1.0, False)
