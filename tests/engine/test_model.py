@@ -128,3 +128,11 @@ def test_bad_diffusion_knobs_are_rejected():
         ModelConfig(signal_scale=0.0)
     with pytest.raises(ValueError):
         ModelConfig(time_bias=-1.0)
+
+
+def test_configs_without_the_newer_diffusion_fields_load_with_the_old_behaviour():
+    data = ModelConfig().to_dict()
+    for key in ("signal_scale", "time_bias"):
+        data.pop(key)
+    cfg = ModelConfig.from_dict(data)
+    assert (cfg.signal_scale, cfg.time_bias) == (1.0, 1.0)
