@@ -3,8 +3,9 @@
 The network predicts x0 (the clean root-relative 3D window) from x_t. Training draws t from the
 T = 1000 steps of a cosine schedule (Nichol & Dhariwal 2021; uniformly, or biased towards high noise
 by `config.time_bias`) and noises s * x0 by q(x_t | x_0), where s = `config.signal_scale` sets the
-signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). Sampling starts H hypotheses from Gaussian noise and runs K DDIM steps (Song et al.
-2021, eta = 0); each step re-noises the predicted x0 to the next (smaller) step. Hypotheses are
+signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). Sampling starts H hypotheses
+from Gaussian noise and runs K DDIM steps (Song et al. 2021, eta = 0); each step re-noises the
+predicted x0 to the next (smaller) step with q_sample and the implied noise. Hypotheses are
 aggregated by their mean or per joint by 2D reprojection (JPMA, Shan et al. 2023 "D3DP"): for each
 joint the hypothesis whose projection lies closest to the detected 2D keypoint wins.
 
@@ -140,8 +141,7 @@ class GaussianDiffusion(nn.Module):
                 if i + 1 < len(times):   # DDIM (eta = 0): x_{t'} = sqrt(abar_t') x0 + sqrt(1 - abar_t') eps
                     eps = self.predict_noise_from_start(x, t, x0)
                     t_next = torch.full_like(t, times[i + 1])
-                    x = self._extract(self.sqrt_alphas_cumprod, t_next) * self.config.signal_scale * x0 + \
-                        self._extract(self.sqrt_one_minus_alphas_cumprod, t_next) * eps
+                    x = self.q_sample(x0, t_next, eps)
         hyps = x0.view(b, h, n, j, 3)
         return {"joints3d": aggregate(hyps, keypoints2d, scores, aggregation), "hypotheses": hyps,
                 "action_logits": prompt["action_logits"], "style_logits": prompt["style_logits"]}

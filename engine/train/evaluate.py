@@ -56,6 +56,7 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None) 
     for ci, clip in enumerate(clips):
         data = sampler.windows_for_eval(clip)
         gt = data["joints3d"]
+        action, style = ACTION_VOCAB[int(data["action"])], STYLE_VOCAB[int(data["style"])]
         t = len(gt)
         for input_name in ("clean", "noisy"):
             kp = data["keypoints2d_clean" if input_name == "clean" else "keypoints2d"].astype(np.float32)
@@ -64,10 +65,10 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None) 
                 pred, a_probs, s_probs = lifter.lift_normalised(kp, sc, settings)
                 pred = pred - pred[:, :1]
                 m = all_metrics(pred, gt)
-                a_ok = (np.array(actions)[a_probs.argmax(-1)] == ACTION_VOCAB[int(data["action"])]).mean()
-                s_ok = (np.array(styles)[s_probs.argmax(-1)] == STYLE_VOCAB[int(data["style"])]).mean()
-                a_clip = actions[int(a_probs.mean(0).argmax())] == ACTION_VOCAB[int(data["action"])]
-                s_clip = styles[int(s_probs.mean(0).argmax())] == STYLE_VOCAB[int(data["style"])]
+                a_ok = (np.array(actions)[a_probs.argmax(-1)] == action).mean()
+                s_ok = (np.array(styles)[s_probs.argmax(-1)] == style).mean()
+                a_clip = actions[int(a_probs.mean(0).argmax())] == action
+                s_clip = styles[int(s_probs.mean(0).argmax())] == style
                 for group in ("overall", clip.action):
                     acc = sums[(name, input_name, group)]
                     for k in METRICS:
