@@ -48,6 +48,10 @@ class ModelConfig:
     # Training steps t = floor(T * u ** (1 / time_bias)), u ~ U(0, 1): 1.0 is uniform, > 1 favours
     # high noise, where the first sampling step (pure noise -> x0) is learned.
     time_bias: float = 1.0
+    # The network sees sqrt(abar_t) * x_t instead of x_t ("gated" input, an EDM-style c_in): at
+    # high noise the noisy 3D input fades to zero, so the first sampling step is a plain 2D -> 3D
+    # regression instead of a prediction the network must first learn to shield from pure noise.
+    gate_noisy_input: bool = False
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:

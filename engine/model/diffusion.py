@@ -3,7 +3,8 @@
 The network predicts x0 (the clean root-relative 3D window) from x_t. Training draws t from the
 T = 1000 steps of a cosine schedule (Nichol & Dhariwal 2021; uniformly, or biased towards high noise
 by `config.time_bias`) and noises s * x0 by q(x_t | x_0), where s = `config.signal_scale` sets the
-signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). Sampling starts H hypotheses
+signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). With `config.gate_noisy_input` the
+network reads sqrt(abar_t) * x_t, so at t = T it sees no noise at all and regresses x0 from 2D. Sampling starts H hypotheses
 from Gaussian noise and runs K DDIM steps (Song et al. 2021, eta = 0); each step re-noises the
 predicted x0 to the next (smaller) step with q_sample and the implied noise. Hypotheses are
 aggregated by their mean or per joint by 2D reprojection (JPMA, Shan et al. 2023 "D3DP"): for each
@@ -83,6 +84,10 @@ class GaussianDiffusion(nn.Module):
         return self._extract(self.sqrt_alphas_cumprod, t) * self.config.signal_scale * x0 + \
             self._extract(self.sqrt_one_minus_alphas_cumprod, t) * noise
 
+    def model_input(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """What the network reads for x_t: x_t itself, or sqrt(abar_t) * x_t with `gate_noisy_input`."""
+        return self._extract(self.sqrt_alphas_cumprod, t) * x_t if self.config.gate_noisy_input else x_t
+
     def predict_noise_from_start(self, x_t: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
         return (x_t - self._extract(self.sqrt_alphas_cumprod, t) * self.config.signal_scale * x0) / \
             self._extract(self.sqrt_one_minus_alphas_cumprod, t)
@@ -100,7 +105,7 @@ class GaussianDiffusion(nn.Module):
         prompt = self.model.prompt(keypoints2d, scores, tables=tables)
         if self.config.diffusion:
             t = self.training_timesteps(b, x0.device)
-            x_t = self.q_sample(x0, t, torch.randn_like(x0))
+            x_t = self.model_input(self.q_sample(x0, t, torch.randn_like(x0)), t)
         else:
             t = torch.zeros(b, dtype=torch.long, device=x0.device)
             x_t = torch.zeros_like(x0)
@@ -137,7 +142,7 @@ class GaussianDiffusion(nn.Module):
             times = self.ddim_timesteps(steps)
             for i, step in enumerate(times):
                 t = torch.full((b * h,), step, dtype=torch.long, device=kp.device)
-                x0 = HallucinativePoseDecoder.centre(self.model(x, t, kp, sc, ctx))
+                x0 = HallucinativePoseDecoder.centre(self.model(self.model_input(x, t), t, kp, sc, ctx))
                 if i + 1 < len(times):   # DDIM (eta = 0): x_{t'} = sqrt(abar_t') x0 + sqrt(1 - abar_t') eps
                     eps = self.predict_noise_from_start(x, t, x0)
                     t_next = torch.full_like(t, times[i + 1])

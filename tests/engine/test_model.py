@@ -132,7 +132,23 @@ def test_bad_diffusion_knobs_are_rejected():
 
 def test_configs_without_the_newer_diffusion_fields_load_with_the_old_behaviour():
     data = ModelConfig().to_dict()
-    for key in ("signal_scale", "time_bias"):
+    for key in ("signal_scale", "time_bias", "gate_noisy_input"):
         data.pop(key)
     cfg = ModelConfig.from_dict(data)
-    assert (cfg.signal_scale, cfg.time_bias) == (1.0, 1.0)
+    assert (cfg.signal_scale, cfg.time_bias, cfg.gate_noisy_input) == (1.0, 1.0, False)
+
+
+def test_gated_input_hides_the_noise_at_t_max_and_keeps_it_at_t_zero():
+    """With gate_noisy_input the first sampling step cannot depend on the starting noise."""
+    gated, plain = tiny(gate_noisy_input=True), tiny()
+    x_t = torch.randn(2, 9, 17, 3)
+    t_max, t0 = torch.full((2,), 999), torch.zeros(2, dtype=torch.long)
+    assert gated.model_input(x_t, t_max).abs().max() < 1e-3
+    assert torch.allclose(gated.model_input(x_t, t0), x_t, atol=1e-3)
+    assert torch.equal(plain.model_input(x_t, t_max), x_t)
+    kp, sc = inputs()
+    a = gated.sample(kp, sc, steps=1, generator=torch.Generator().manual_seed(0))["joints3d"]
+    b = gated.sample(kp, sc, steps=1, generator=torch.Generator().manual_seed(7))["joints3d"]
+    c = plain.sample(kp, sc, steps=1, generator=torch.Generator().manual_seed(0))["joints3d"]
+    e = plain.sample(kp, sc, steps=1, generator=torch.Generator().manual_seed(7))["joints3d"]
+    assert torch.allclose(a, b, atol=1e-4) and not torch.allclose(c, e, atol=1e-4)
