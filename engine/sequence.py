@@ -152,7 +152,8 @@ class LiftResult:
         try:
             with np.load(path, allow_pickle=False) as z:
                 res = cls(
-                    joints3d=z["joints3d"], joints3d_world=z["joints3d_world"], fps=float(np.asarray(z["fps"]).item()),
+                    joints3d=z["joints3d"], joints3d_world=z["joints3d_world"],
+                    fps=float(np.asarray(z["fps"]).item()),   # one number; an array is a clear error
                     action_names=[str(a) for a in z["action_names"]], action_probs=z["action_probs"],
                     prompt=[str(p) for p in z["prompt"]], meta=json.loads(str(z["meta"])),
                 )

@@ -4,8 +4,8 @@ The network predicts x0 (the clean root-relative 3D window) from x_t. Training d
 T = 1000 steps of a cosine schedule (Nichol & Dhariwal 2021; uniformly, or biased towards high noise
 by `config.time_bias`) and noises s * x0 by q(x_t | x_0), where s = `config.signal_scale` sets the
 signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). With `config.gate_noisy_input` the
-network reads sqrt(abar_t) * x_t, so at t = T it sees no noise at all and regresses x0 from 2D. Sampling starts H hypotheses
-from Gaussian noise and runs K DDIM steps (Song et al. 2021, eta = 0); each step re-noises the
+network reads sqrt(abar_t) * x_t, so at t = T it sees no noise at all and regresses x0 from 2D.
+Sampling starts H hypotheses from Gaussian noise and runs K DDIM steps (Song et al. 2021, eta = 0); each step re-noises the
 predicted x0 to the next (smaller) step with q_sample and the implied noise. Hypotheses are
 aggregated by their mean or per joint by 2D reprojection (JPMA, Shan et al. 2023 "D3DP"): for each
 joint the hypothesis whose projection lies closest to the detected 2D keypoint wins.
@@ -105,11 +105,11 @@ class GaussianDiffusion(nn.Module):
         prompt = self.model.prompt(keypoints2d, scores, tables=tables)
         if self.config.diffusion:
             t = self.training_timesteps(b, x0.device)
-            x_t = self.model_input(self.q_sample(x0, t, torch.randn_like(x0)), t)
+            x_t = self.q_sample(x0, t, torch.randn_like(x0))
         else:
             t = torch.zeros(b, dtype=torch.long, device=x0.device)
             x_t = torch.zeros_like(x0)
-        poses = self.model(x_t, t, keypoints2d, scores, prompt["context"])
+        poses = self.model(self.model_input(x_t, t), t, keypoints2d, scores, prompt["context"])
         return {"poses": poses, **prompt}
 
     def forward(self, x0: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor, tables=None) -> dict:
