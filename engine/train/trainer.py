@@ -7,6 +7,9 @@ Straight-line on purpose (nanoGPT style): defaults from a JSON config, setup, on
   (CLIP with learnable context vectors); the tables end up in the checkpoint.
 - Optimiser: AdamW, linear warm-up then cosine decay over the step or time budget.
 - Two stages (the paper): n = 1 (centre pose only) for `stage1_fraction`, then HPD with n = 3.
+- Weight averaging: with `ema_decay` > 0 the validated and saved model is an exponential moving
+  average of the weights (`WeightEMA`; standard for diffusion models, and it damps the
+  seed-to-seed spread of short runs); 0 saves the raw weights, as configs without the key did.
 - Resumable: `<run>/last.pt` (plain tensors and numbers, loaded with weights_only=True) is written
   every `save_every` steps; `--resume` continues from it. The final model is `<run>/model.safetensors`.
 - Devices: CPU, one GPU, or several with `torchrun --nproc_per_node=K -m engine train ...`
@@ -74,6 +77,31 @@ def lr_at(progress: float, step: int, base: float, warmup: int) -> float:
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+class WeightEMA:
+    """A frozen copy of the model whose parameters trail the trained ones: p_ema += (1 - d)(p - p_ema).
+
+    The decay ramps up as min(decay, (1 + step) / (10 + step)) so the copy is not stuck at the
+    random initialisation; buffers (the text tables) are copied as they are.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        import copy
+        self.decay = decay
+        self.model = copy.deepcopy(model).requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for p_ema, p in zip(self.model.parameters(), model.parameters()):
+            p_ema.lerp_(p.detach(), 1 - d)
+        self.copy_buffers(model)
+
+    @torch.no_grad()
+    def copy_buffers(self, model: torch.nn.Module) -> None:
+        for b_ema, b in zip(self.model.buffers(), model.buffers()):
+            b_ema.copy_(b)
+
+
 def to_tensors(batch: dict, device) -> dict:
     return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
 
@@ -132,6 +160,9 @@ def main(argv=None) -> int:
         model.apl.action_table.copy_(a_tab.detach().to(device))
         model.apl.style_table.copy_(s_tab.detach().to(device))
     diffusion = GaussianDiffusion(model).to(device)
+    ema = WeightEMA(model, tcfg["ema_decay"]) if tcfg.get("ema_decay", 0.0) > 0 else None
+    final_model = ema.model if ema is not None else model     # what is validated and saved
+    final_diffusion = GaussianDiffusion(final_model).to(device) if ema is not None else diffusion
     trainable_text = [p for p in (encoder.parameters() if encoder is not None else []) if p.requires_grad]
     params = list(model.parameters()) + trainable_text
     optim = torch.optim.AdamW(params, lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
@@ -146,6 +177,8 @@ def main(argv=None) -> int:
     if args.resume and last.exists():
         state = torch.load(last, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
+        if ema is not None:
+            ema.model.load_state_dict(state.get("ema", state["model"]))
         optim.load_state_dict(state["optim"])
         if trainable_text:
             encoder.load_state_dict(state["text"], strict=False)
@@ -168,6 +201,9 @@ def main(argv=None) -> int:
             model.apl.action_table.copy_(a_tab.detach())
             model.apl.style_table.copy_(s_tab.detach())
         state = {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "elapsed": time.time() - t_start}
+        if ema is not None:
+            ema.copy_buffers(model)     # the text tables just refreshed above
+            state["ema"] = ema.model.state_dict()
         if trainable_text:
             state["text"] = {k: v for k, v in encoder.state_dict().items() if "context" in k}
         torch.save(state, run / "last.pt.tmp")
@@ -175,9 +211,9 @@ def main(argv=None) -> int:
         (run / "history.json").write_text(json.dumps(history))
 
     def validate() -> dict:
-        diffusion.eval()
+        final_diffusion.eval()
         with torch.no_grad():
-            out = diffusion.sample(val_batch["keypoints2d"], val_batch["scores"], steps=3,
+            out = final_diffusion.sample(val_batch["keypoints2d"], val_batch["scores"], steps=3,
                                    generator=torch.Generator().manual_seed(0))
         diffusion.train()
         pred, gt = out["joints3d"].cpu().numpy(), val_batch["joints3d"].cpu().numpy()
@@ -203,6 +239,8 @@ def main(argv=None) -> int:
         losses["total"].backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optim.step()
+        if ema is not None:
+            ema.update(model, step)
         step += 1
         for k, v in losses.items():
             loss_acc[k] = loss_acc.get(k, 0.0) + v.item()
@@ -233,7 +271,8 @@ def main(argv=None) -> int:
             "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(sources),
             "data": "Bandai-Namco-Research-Motiondataset 1+2 (CC BY-NC 4.0) and CMU mocap subset; test split held out",
         }, "validation": final, "license": "weights: non-commercial use only (CC BY-NC 4.0 training data)"}
-        save_checkpoint(model, run / "model.safetensors", info)
+        info["training"]["ema_decay"] = tcfg.get("ema_decay", 0.0)
+        save_checkpoint(final_model, run / "model.safetensors", info)
         log(f"done: {step} steps in {minutes:.1f} min; {run / 'model.safetensors'}; validation {final}")
     if distributed:
         torch.distributed.destroy_process_group()

@@ -67,6 +67,25 @@ def test_train_step_lowers_the_loss_on_a_tiny_set(tmp_path):
     assert loss["pose"].item() < 0.5 * first
 
 
+def test_weight_ema_trails_the_weights_and_copies_buffers():
+    from engine.train.trainer import WeightEMA
+
+    model = torch.nn.Linear(3, 2)
+    model.register_buffer("table", torch.zeros(2))
+    ema = WeightEMA(model, decay=0.99)
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+        model.table.fill_(5.0)
+    ema.update(model, step=0)                       # ramp: d = min(0.99, 1/10) = 0.1
+    assert torch.allclose(ema.model.weight, start + 0.9)
+    assert torch.equal(ema.model.table, model.table)
+    for step in range(1, 2000):                     # a fixed model: the average converges to it
+        ema.update(model, step)
+    assert torch.allclose(ema.model.weight, model.weight, atol=1e-6)
+    assert not any(p.requires_grad for p in ema.model.parameters())
+
+
 def test_train_cli_then_evaluate_cli(engine, tmp_path):
     require_shared("data", "mocap")
     run = tmp_path / "run"
@@ -74,12 +93,14 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
                   "--sources", "bandai1,cmu", "--threads", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (run / "model.safetensors").exists() and (run / "last.pt").exists()
+    assert "ema" in torch.load(run / "last.pt", weights_only=True)     # tiny.json averages the weights
     # Resume continues from the saved step.
     proc = engine("train", "--config", "tiny", "--run", str(run), "--max-steps", "8", "--limit-clips", "2",
                   "--sources", "bandai1,cmu", "--threads", "1", "--resume")
     assert proc.returncode == 0 and "resumed at step 6" in proc.stderr
     info = json.loads(engine("info", "--checkpoint", str(run / "model.safetensors")).stdout)
     assert info["training"]["steps"] == 8 and info["text_encoder"]["backend"] == "minilm"
+    assert info["training"]["ema_decay"] == 0.9
     out = tmp_path / "eval.json"
     proc = engine("evaluate", "--checkpoint", str(run / "model.safetensors"), "--max-clips", "2",
                   "--hypotheses", "2", "--output", str(out), "--threads", "1")
