@@ -2,12 +2,18 @@
 
     python -m engine.train.tables eval/shipped.json               # evaluation table + per action
     python -m engine.train.tables --ablations eval/ablation-*.json   # one row per ablation
+    python -m engine.train.tables --seeds eval/ema-s*-*.json         # seeds side by side, means
+
+`--seeds` reads the seed and the variant from file names `<prefix>-s<SEED>-<variant>.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
+from collections import defaultdict
 from pathlib import Path
 
 COLUMNS = ("mpjpe", "p_mpjpe", "mpjve", "accel", "action_top1", "action_top1_clip", "style_top1", "style_top1_clip")
@@ -48,12 +54,49 @@ def ablation_table(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+def seed_table(paths: list[str], input_name: str = "noisy") -> str:
+    """Noisy MPJPE / P-MPJPE per variant and seed, their means, and the full model's relative gains."""
+    runs: dict = defaultdict(dict)
+    for path in paths:
+        m = re.search(r"-s(\d+)-(.+)$", Path(path).stem)
+        if not m:
+            raise ValueError(f"{path}: expected a name like <prefix>-s<SEED>-<variant>.json")
+        o = json.loads(Path(path).read_text())["results"]["H=1"][input_name]["overall"]
+        runs[m.group(2)][int(m.group(1))] = (o["mpjpe"], o["p_mpjpe"])
+    seeds = sorted({s for by_seed in runs.values() for s in by_seed})
+    lines = ["| variant | " + " | ".join(f"seed {s}" for s in seeds) + " | mean MPJPE | mean P-MPJPE |",
+             "|---|" + "---|" * (len(seeds) + 2)]
+    means = {}
+    for variant, by_seed in runs.items():
+        means[variant] = tuple(statistics.mean(v[i] for v in by_seed.values()) for i in (0, 1))
+        cells = [f"{by_seed[s][0]:.1f} / {by_seed[s][1]:.1f}" if s in by_seed else "—" for s in seeds]
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {means[variant][0]:.1f} | {means[variant][1]:.1f} |")
+    if "full" in runs:
+        lines.append("")
+        for other in (v for v in runs if v != "full"):
+            common = sorted(set(runs["full"]) & set(runs[other]))
+            if not common:
+                continue
+            full_m, other_m = ([statistics.mean(runs[v][s][i] for s in common) for i in (0, 1)] for v in ("full", other))
+            gains = [100 * (other_m[i] - full_m[i]) / other_m[i] for i in (0, 1)]
+            lines.append(f"full vs {other} over seeds {', '.join(map(str, common))}: MPJPE {gains[0]:+.1f} %, "
+                         f"P-MPJPE {gains[1]:+.1f} % (positive: full is better)")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+")
-    p.add_argument("--ablations", action="store_true")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--ablations", action="store_true")
+    mode.add_argument("--seeds", action="store_true")
     args = p.parse_args(argv)
-    print(ablation_table(args.files) if args.ablations else "\n\n".join(evaluation_table(json.loads(Path(f).read_text())) for f in args.files))
+    if args.ablations:
+        print(ablation_table(args.files))
+    elif args.seeds:
+        print(seed_table(args.files))
+    else:
+        print("\n\n".join(evaluation_table(json.loads(Path(f).read_text())) for f in args.files))
     return 0
 
 

@@ -266,7 +266,7 @@ def main(argv=None) -> int:
         (run / "history.json").write_text(json.dumps(history))
         minutes = (time.time() - t_start) / 60
         info = {"text_encoder": text_info, "ablation": args.ablation, "training": {
-            "steps": step, "minutes": round(minutes, 1), "batch_size": tcfg["batch_size"], "device": str(device),
+            "steps": step, "seed": args.seed, "minutes": round(minutes, 1), "batch_size": tcfg["batch_size"], "device": str(device),
             "threads": torch.get_num_threads(), "clips": len(train_clips),
             "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(sources),
             "data": "Bandai-Namco-Research-Motiondataset 1+2 (CC BY-NC 4.0) and CMU mocap subset; test split held out",

@@ -130,3 +130,21 @@ def test_distributed_training_with_torchrun(tmp_path):
                            "--threads", "1"], capture_output=True, text=True, timeout=300, env=engine_env(), cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (run / "model.safetensors").exists() and "done: 3 steps" in proc.stderr
+
+
+def test_seed_table_means_and_gains_over_common_seeds(tmp_path):
+    from engine.train.tables import seed_table
+
+    def write(name, mpjpe, p_mpjpe):
+        o = {"mpjpe": mpjpe, "p_mpjpe": p_mpjpe}
+        (tmp_path / name).write_text(json.dumps({"results": {"H=1": {"noisy": {"overall": o}}}}))
+
+    write("e-s0-full.json", 90.0, 60.0)
+    write("e-s1-full.json", 110.0, 80.0)
+    write("e-s0-baseline-regression.json", 100.0, 50.0)      # no seed 1: compared on seed 0 only
+    table = seed_table(sorted(str(p) for p in tmp_path.glob("*.json")))
+    assert "| full | 90.0 / 60.0 | 110.0 / 80.0 | 100.0 | 70.0 |" in table
+    assert "| baseline-regression | 100.0 / 50.0 | — | 100.0 | 50.0 |" in table
+    assert "full vs baseline-regression over seeds 0: MPJPE +10.0 %, P-MPJPE -20.0 %" in table
+    with pytest.raises(ValueError, match="s<SEED>"):
+        seed_table([str(tmp_path / "e-s0-full.json").replace("-s0-", "-x-")])
