@@ -67,13 +67,13 @@ def seed_table(paths: list[str], input_name: str = "noisy") -> str:
     lines = ["| variant | " + " | ".join(f"seed {s}" for s in seeds) + " | mean MPJPE | mean P-MPJPE |",
              "|---|" + "---|" * (len(seeds) + 2)]
     means = {}
-    for variant, by_seed in runs.items():
+    for variant, by_seed in sorted(runs.items(), key=lambda kv: (kv[0] != "full", kv[0])):   # full first
         means[variant] = tuple(statistics.mean(v[i] for v in by_seed.values()) for i in (0, 1))
         cells = [f"{by_seed[s][0]:.1f} / {by_seed[s][1]:.1f}" if s in by_seed else "—" for s in seeds]
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {means[variant][0]:.1f} | {means[variant][1]:.1f} |")
     if "full" in runs:
         lines.append("")
-        for other in (v for v in runs if v != "full"):
+        for other in sorted(v for v in runs if v != "full"):
             common = sorted(set(runs["full"]) & set(runs[other]))
             if not common:
                 continue
