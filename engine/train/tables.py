@@ -79,7 +79,7 @@ def seed_table(paths: list[str], input_name: str = "noisy") -> str:
                 continue
             full_m, other_m = ([statistics.mean(runs[v][s][i] for s in common) for i in (0, 1)] for v in ("full", other))
             gains = [100 * (other_m[i] - full_m[i]) / other_m[i] for i in (0, 1)]
-            lines.append(f"full vs {other} over seeds {', '.join(map(str, common))}: MPJPE {gains[0]:+.1f} %, "
+            lines.append(f"- full vs {other} over seeds {', '.join(map(str, common))}: MPJPE {gains[0]:+.1f} %, "
                          f"P-MPJPE {gains[1]:+.1f} % (positive: full is better)")
     return "\n".join(lines)
 
