@@ -8,8 +8,9 @@ Straight-line on purpose (nanoGPT style): defaults from a JSON config, setup, on
 - Optimiser: AdamW, linear warm-up then cosine decay over the step or time budget.
 - Two stages (the paper): n = 1 (centre pose only) for `stage1_fraction`, then HPD with n = 3.
 - Weight averaging: with `ema_decay` > 0 the validated and saved model is an exponential moving
-  average of the weights (`WeightEMA`; standard for diffusion models, and it damps the
-  seed-to-seed spread of short runs); 0 saves the raw weights, as configs without the key did.
+  average of the weights (`WeightEMA`, standard for diffusion models); 0 (the default, and what the
+  shipped and ablation configs use: it gave no gain at the ablation budget, see the model card)
+  saves the raw weights.
 - Resumable: `<run>/last.pt` (plain tensors and numbers, loaded with weights_only=True) is written
   every `save_every` steps; `--resume` continues from it. The final model is `<run>/model.safetensors`.
 - Devices: CPU, one GPU, or several with `torchrun --nproc_per_node=K -m engine train ...`
@@ -19,6 +20,7 @@ Straight-line on purpose (nanoGPT style): defaults from a JSON config, setup, on
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -85,7 +87,6 @@ class WeightEMA:
     """
 
     def __init__(self, model: torch.nn.Module, decay: float):
-        import copy
         self.decay = decay
         self.model = copy.deepcopy(model).requires_grad_(False)
 
@@ -266,12 +267,12 @@ def main(argv=None) -> int:
         (run / "history.json").write_text(json.dumps(history))
         minutes = (time.time() - t_start) / 60
         info = {"text_encoder": text_info, "ablation": args.ablation, "training": {
-            "steps": step, "seed": args.seed, "minutes": round(minutes, 1), "batch_size": tcfg["batch_size"], "device": str(device),
-            "threads": torch.get_num_threads(), "clips": len(train_clips),
+            "steps": step, "seed": args.seed, "minutes": round(minutes, 1), "batch_size": tcfg["batch_size"],
+            "ema_decay": tcfg.get("ema_decay", 0.0), "device": str(device), "threads": torch.get_num_threads(),
+            "clips": len(train_clips),
             "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(sources),
             "data": "Bandai-Namco-Research-Motiondataset 1+2 (CC BY-NC 4.0) and CMU mocap subset; test split held out",
         }, "validation": final, "license": "weights: non-commercial use only (CC BY-NC 4.0 training data)"}
-        info["training"]["ema_decay"] = tcfg.get("ema_decay", 0.0)
         save_checkpoint(final_model, run / "model.safetensors", info)
         log(f"done: {step} steps in {minutes:.1f} min; {run / 'model.safetensors'}; validation {final}")
     if distributed:
