@@ -2,7 +2,7 @@
 
     python -m engine.train.tables eval/shipped.json               # evaluation table + per action
     python -m engine.train.tables --ablations eval/ablation-*.json   # one row per ablation
-    python -m engine.train.tables --seeds eval/ema-s*-*.json         # seeds side by side, means
+    python -m engine.train.tables --seeds eval/seeds/*.json          # seeds side by side, means
 
 `--seeds` reads the seed and the variant from file names `<prefix>-s<SEED>-<variant>.json`.
 """
@@ -66,11 +66,10 @@ def seed_table(paths: list[str], input_name: str = "noisy") -> str:
     seeds = sorted({s for by_seed in runs.values() for s in by_seed})
     lines = ["| variant | " + " | ".join(f"seed {s}" for s in seeds) + " | mean MPJPE | mean P-MPJPE |",
              "|---|" + "---|" * (len(seeds) + 2)]
-    means = {}
     for variant, by_seed in sorted(runs.items(), key=lambda kv: (kv[0] != "full", kv[0])):   # full first
-        means[variant] = tuple(statistics.mean(v[i] for v in by_seed.values()) for i in (0, 1))
+        mean = [statistics.mean(v[i] for v in by_seed.values()) for i in (0, 1)]
         cells = [f"{by_seed[s][0]:.1f} / {by_seed[s][1]:.1f}" if s in by_seed else "—" for s in seeds]
-        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {means[variant][0]:.1f} | {means[variant][1]:.1f} |")
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {mean[0]:.1f} | {mean[1]:.1f} |")
     if "full" in runs:
         lines.append("")
         for other in sorted(v for v in runs if v != "full"):
