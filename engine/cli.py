@@ -78,7 +78,7 @@ def cmd_lift(args) -> int:
     base = PRESETS[args.preset]
     settings = SamplingSettings(**{**base.__dict__, **{k: v for k, v in {
         "steps": args.steps, "hypotheses": args.hypotheses, "seed": args.seed,
-        "aggregation": args.aggregation, "flip": args.flip}.items() if v is not None}})
+        "aggregation": args.aggregation, "flip": args.flip, "action_window": args.action_window}.items() if v is not None}})
     # Read and validate every input before loading the model: a bad file fails fast and nothing is written.
     sequences = [(inp, read_sequence(inp, **_reader_options(args))) for inp in args.inputs]
     lifter = None
@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aggregation", default=None, choices=["mean", "jpma"])
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None, help="flip test-time augmentation")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--action-window", type=int, default=None,
+                   help="frames over which the action prompt's probabilities are averaged (0: per window; default 181)")
     p.add_argument("--checkpoint", default=None, help="checkpoint .safetensors (default: the shipped weights)")
     p.add_argument("--smooth", default="none", choices=METHODS)
     p.add_argument("--smooth-hz", type=float, default=None, help="cutoff in Hz for the smoothing filter")

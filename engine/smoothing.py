@@ -4,6 +4,8 @@
   moves, strong smoothing when still. Causal.
 - `butterworth`: zero-phase low-pass (scipy.signal.filtfilt) at a cutoff in Hz; the usual choice
   in biomechanics, no lag, needs the whole clip.
+
+`moving_average` is for per-frame class probabilities (the action prompt), not for joints.
 """
 
 from __future__ import annotations
@@ -60,3 +62,19 @@ def smooth(x: np.ndarray, fps: float, method: str = "none", hz: float | None = N
     if method == "butterworth":
         return butterworth(x, fps, cutoff_hz=hz if hz else 6.0)
     raise EngineError(f"Unknown smoothing '{method}'; use one of {', '.join(METHODS)}.")
+
+
+def moving_average(x: np.ndarray, frames: int) -> np.ndarray:
+    """Centred mean of (T, ...) over `frames` frames (odd or even; 0 or 1: unchanged).
+
+    Near the clip's ends the window is cut short and the mean is over the frames that exist, so a
+    probability vector stays a probability vector everywhere."""
+    x = np.asarray(x, dtype=np.float64)
+    if frames <= 1 or len(x) <= 1:
+        return x.astype(np.float32)
+    before, after = frames // 2, (frames - 1) // 2
+    csum = np.concatenate([np.zeros_like(x[:1]), np.cumsum(x, axis=0)])
+    idx = np.arange(len(x))
+    lo, hi = np.clip(idx - before, 0, len(x)), np.clip(idx + after + 1, 0, len(x))
+    count = (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+    return ((csum[hi] - csum[lo]) / count).astype(np.float32)

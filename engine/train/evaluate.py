@@ -16,7 +16,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ def parse_args(argv):
     p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
     p.add_argument("--hypotheses", type=int, default=1)
     p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--action-window", type=int, default=None, help="frames of action-probability averaging (overrides the preset)")
     p.add_argument("--flip", action="store_true", help="also evaluate with flip test-time augmentation")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--mocap-root", default=None)
@@ -111,6 +112,8 @@ def main(argv=None) -> int:
     base = PRESETS[args.preset]
     if args.steps:
         base = replace(base, steps=args.steps)
+    if args.action_window is not None:
+        base = replace(base, action_window=args.action_window)
     settings = {"H=1": replace(base, hypotheses=1, flip=False)}
     if args.flip:
         settings["H=1 flip"] = replace(base, hypotheses=1, flip=True)
@@ -120,6 +123,7 @@ def main(argv=None) -> int:
     log(f"evaluating {lifter.meta['id']} on {len(clips)} {args.split} clips ({sum(len(c.joints) for c in clips):,} frames)")
     results = {"checkpoint": lifter.meta["id"], "split": args.split, "has_apl": lifter.config.use_apl, "clips": len(clips),
                "frames": int(sum(len(c.joints) for c in clips)), "preset": args.preset,
+               "sampling": asdict(base),
                "results": evaluate(lifter, clips, settings, log)}
     for name, by_input in results["results"].items():
         for input_name, r in by_input.items():

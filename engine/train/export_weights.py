@@ -31,6 +31,8 @@ def main(argv=None) -> int:
             for input_name, r in by_input.items():
                 metrics[f"{setting} {input_name}"] = {k: round(v, 2) for k, v in r["overall"].items() if not k.startswith("style_top1")}
         metrics.setdefault("split", f"{result['split']}: {result['clips']} clips, {result['frames']} frames")
+        if "sampling" in result:
+            metrics.setdefault("sampling", result["sampling"])
     info["metrics_test_split_mm"] = metrics
     info["model_card"] = "weights/MODEL_CARD.md"
     out = save_checkpoint(diffusion.model, args.target, info, half=True)

@@ -29,8 +29,11 @@ def test_lift_end_to_end(engine, tiny_checkpoint, keypoints_file, tmp_path):
     assert r.meta["input_format"] == "keypoints-npz" and r.meta["sampling"]["seed"] == 1
     # Same seed, same numbers, in a second process.
     out2 = tmp_path / "again.npz"
-    assert engine("lift", str(keypoints_file), "-o", str(out2), "--checkpoint", str(tiny_checkpoint), "--seed", "1").returncode == 0
-    assert np.array_equal(LiftResult.load(out2).joints3d, r.joints3d)
+    assert engine("lift", str(keypoints_file), "-o", str(out2), "--checkpoint", str(tiny_checkpoint), "--seed", "1",
+                  "--action-window", "0").returncode == 0
+    again = LiftResult.load(out2)
+    assert np.array_equal(again.joints3d, r.joints3d) and again.meta["sampling"]["action_window"] == 0
+    assert r.meta["sampling"]["action_window"] == 181
 
 
 def test_several_inputs_one_process(engine, tiny_checkpoint, tmp_path):

@@ -1,4 +1,4 @@
-"""Whole-clip lifting: windows, cross-fade stitching, padding, presets, checkpoints."""
+"""Whole-clip lifting: windows, cross-fade stitching, padding, presets, action averaging, checkpoints."""
 
 import numpy as np
 import pytest
@@ -8,6 +8,7 @@ from engine.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from engine.errors import CheckpointError, SequenceError
 from engine.lifter import PRESETS, Lifter, SamplingSettings, stitch, window_starts
 from engine.model import DreamPose3D, ModelConfig
+from engine.smoothing import moving_average
 
 
 def test_window_starts_cover_the_clip_and_end_exactly():
@@ -27,6 +28,20 @@ def test_stitching_is_continuous_at_window_borders():
     signal = np.sin(np.arange(t) / 5.0)[:, None]
     same = np.stack([signal[s:s + n] for s in starts])
     assert np.allclose(stitch(same, starts, t, overlap), signal, atol=1e-6)
+
+
+def test_action_probabilities_are_averaged_over_a_centred_window():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), size=50)
+    assert np.allclose(moving_average(probs, 0), probs) and np.allclose(moving_average(probs, 1), probs)
+    avg = moving_average(probs, 9)
+    assert np.allclose(avg.sum(-1), 1, atol=1e-6)                 # still probabilities, ends included
+    assert np.allclose(avg[20], probs[16:25].mean(0), atol=1e-6)  # centred: 4 frames each side
+    assert np.allclose(avg[0], probs[:5].mean(0), atol=1e-6)      # cut short at the start
+    assert np.allclose(moving_average(probs, 1000), probs.mean(0), atol=1e-6)
+    # A label that flips every frame between two classes settles on the majority.
+    flicker = np.eye(2)[[0, 0, 1] * 10]
+    assert (moving_average(flicker, 31).argmax(-1) == 0).all()
 
 
 def test_checkpoint_round_trip(tmp_path, tiny_checkpoint):
@@ -73,6 +88,9 @@ def test_lift_any_length_deterministic_and_grounded(tiny_checkpoint):
         seq = walking_keypoints(frames)
         r1 = lifter.lift(seq, SamplingSettings(seed=3))
         r2 = lifter.lift(seq, SamplingSettings(seed=3))
+        per_window = lifter.lift(seq, SamplingSettings(seed=3, action_window=0))
+        assert np.array_equal(per_window.joints3d, r1.joints3d)   # the averaging touches only the probabilities
+        assert np.allclose(r1.action_probs, moving_average(per_window.action_probs, SamplingSettings().action_window), atol=1e-6)
         assert r1.joints3d.shape == (frames, 17, 3) and r1.action_probs.shape == (frames, 3)
         assert np.array_equal(r1.joints3d, r2.joints3d)
         assert np.allclose(r1.joints3d[:, 0], 0)

@@ -1,12 +1,14 @@
 """Text encoders (real MiniLM offline; open_clip with random weights), the train step, evaluate."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from engine_support import require_shared
+from engine_support import REPO, engine_env, require_shared
 from engine.text_encoder import action_phrase, class_tables, make_text_encoder, prompt_text, subject_phrase
 
 pytestmark = pytest.mark.slow
@@ -112,6 +114,15 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     assert o["frames"] > 0 and 0 < o["mpjpe"] < 2000 and 0 <= o["action_top1"] <= 100
     assert o["clips"] == doc["clips"]          # clip-level top-1: one vote per clip
     assert round(o["action_top1_clip"] * doc["clips"] / 100, 6).is_integer()
+    assert doc["sampling"]["action_window"] == 181 and doc["sampling"]["hypotheses"] == 1
+    # Export as the shipped weights are made: fp16, with the figures and their sampling in `info`.
+    shipped = tmp_path / "shipped.safetensors"
+    proc = subprocess.run([sys.executable, "-m", "engine.train.export_weights", str(run / "model.safetensors"), str(shipped),
+                           "--evaluation", str(out)], capture_output=True, text=True, env=engine_env(), cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shipped.stat().st_size < 0.6 * (run / "model.safetensors").stat().st_size
+    metrics = json.loads(engine("info", "--checkpoint", str(shipped)).stdout)["metrics_test_split_mm"]
+    assert metrics["H=1 noisy"]["mpjpe"] == round(o["mpjpe"], 2) and metrics["sampling"]["action_window"] == 181
 
 
 def test_distributed_training_with_torchrun(tmp_path):
