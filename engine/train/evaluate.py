@@ -6,7 +6,8 @@ windowed inference as `lift` (`Lifter.lift_normalised`). Reports MPJPE, P-MPJPE,
 acceleration error (mm), action and style top-1 per frame (each frame's prediction against its
 clip's label) and per clip (the argmax of the clip's mean probabilities: the labels describe whole
 clips, and a "walk-turn-left" clip walks straight for most of its frames), per action and overall;
-with `--hypotheses H > 1` it reports mean and JPMA aggregation of the H hypotheses.
+with `--hypotheses H > 1` it reports mean and JPMA aggregation of the H hypotheses. `--smooth`
+applies the temporal filter of `lift --smooth` to the root-relative joints before scoring.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 
 from ..lifter import PRESETS, Lifter
 from ..metrics import all_metrics
+from ..smoothing import METHODS, smooth
 
 METRICS = ("mpjpe", "p_mpjpe", "mpjve", "accel")
 
@@ -37,6 +39,8 @@ def parse_args(argv):
     p.add_argument("--hypotheses", type=int, default=1)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--action-window", type=int, default=None, help="frames of action-probability averaging (overrides the preset)")
+    p.add_argument("--smooth", default="none", choices=METHODS, help="temporal filter, as in lift")
+    p.add_argument("--smooth-hz", type=float, default=None)
     p.add_argument("--flip", action="store_true", help="also evaluate with flip test-time augmentation")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--mocap-root", default=None)
@@ -45,7 +49,8 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None) -> dict:
+def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, smoothing: str = "none",
+             smooth_hz: float | None = None) -> dict:
     """{setting name: {"overall": {...}, "per_action": {action: {...}}}} for clean and noisy input."""
     from .labels import ACTION_VOCAB, STYLE_VOCAB
     from .mocap_dataset import WindowSampler
@@ -64,7 +69,7 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None) 
             sc = np.ones((t, 17), np.float32) if input_name == "clean" else data["scores"].astype(np.float32)
             for name, settings in settings_by_name.items():
                 pred, a_probs, s_probs = lifter.lift_normalised(kp, sc, settings)
-                pred = pred - pred[:, :1]
+                pred = smooth(pred - pred[:, :1], clip.fps, smoothing, smooth_hz)
                 m = all_metrics(pred, gt)
                 a_ok = (np.array(actions)[a_probs.argmax(-1)] == action).mean()
                 s_ok = (np.array(styles)[s_probs.argmax(-1)] == style).mean()
@@ -124,7 +129,8 @@ def main(argv=None) -> int:
     results = {"checkpoint": lifter.meta["id"], "split": args.split, "has_apl": lifter.config.use_apl, "clips": len(clips),
                "frames": int(sum(len(c.joints) for c in clips)), "preset": args.preset,
                "sampling": asdict(base),
-               "results": evaluate(lifter, clips, settings, log)}
+               "smoothing": {"method": args.smooth, "hz": args.smooth_hz},
+               "results": evaluate(lifter, clips, settings, log, args.smooth, args.smooth_hz)}
     for name, by_input in results["results"].items():
         for input_name, r in by_input.items():
             o = r["overall"]

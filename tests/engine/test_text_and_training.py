@@ -115,6 +115,14 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     assert o["clips"] == doc["clips"]          # clip-level top-1: one vote per clip
     assert round(o["action_top1_clip"] * doc["clips"] / 100, 6).is_integer()
     assert doc["sampling"]["action_window"] == 181 and doc["sampling"]["hypotheses"] == 1
+    # The lift's temporal filter can be scored too: a 3 Hz low-pass takes out frame-to-frame jitter.
+    smoothed = tmp_path / "eval-smoothed.json"
+    proc = engine("evaluate", "--checkpoint", str(run / "model.safetensors"), "--max-clips", "2",
+                  "--smooth", "butterworth", "--smooth-hz", "3", "--output", str(smoothed), "--threads", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc_s = json.loads(smoothed.read_text())
+    assert doc_s["smoothing"] == {"method": "butterworth", "hz": 3.0}
+    assert doc_s["results"]["H=1"]["noisy"]["overall"]["accel"] < o["accel"]
     # Export as the shipped weights are made: fp16, with the figures and their sampling in `info`.
     shipped = tmp_path / "shipped.safetensors"
     proc = subprocess.run([sys.executable, "-m", "engine.train.export_weights", str(run / "model.safetensors"), str(shipped),
