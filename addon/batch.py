@@ -50,7 +50,8 @@ def parse_args(argv):
     p.add_argument("--format", default="auto")
     p.add_argument("--person", default=None)
     p.add_argument("--fps", type=float, default=0.0)
-    p.add_argument("--smooth", default="none", choices=["none", "one-euro", "butterworth"])
+    p.add_argument("--smooth", default=None, choices=["none", "one-euro", "butterworth"],
+                   help="temporal filter (default: the engine's, a 4 Hz Butterworth low-pass)")
     p.add_argument("--smooth-hz", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--engine-python", default="", help="Python that runs the engine (default: found automatically)")

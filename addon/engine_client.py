@@ -44,7 +44,7 @@ class LiftOptions:
     preset: str | None = None
     seed: int | None = None
     checkpoint: str | None = None
-    smooth: str = "none"
+    smooth: str | None = None         # None: the engine's default filter; "none": the raw output
     smooth_hz: float | None = None
 
     def argv(self) -> list[str]:
@@ -65,10 +65,10 @@ class LiftOptions:
             out += ["--seed", str(int(self.seed))]
         if self.checkpoint:
             out += ["--checkpoint", str(self.checkpoint)]
-        if self.smooth and self.smooth != "none":
+        if self.smooth:
             out += ["--smooth", self.smooth]
-            if self.smooth_hz:
-                out += ["--smooth-hz", f"{self.smooth_hz:g}"]
+        if self.smooth != "none" and self.smooth_hz:
+            out += ["--smooth-hz", f"{self.smooth_hz:g}"]
         return out
 
 

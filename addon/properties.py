@@ -56,8 +56,10 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
                                   description="Width and height in pixels; 0 = auto")
     preset: EnumProperty(name="Preset", items=(("default", "Default", "The preset chosen in the add-on preferences"),) + PRESETS,
                          default="default", description="Engine sampling preset")
-    smoothing: EnumProperty(name="Smoothing", items=SMOOTHING, default="none", description="Temporal filter run in the engine")
-    smooth_hz: FloatProperty(name="Cut-off (Hz)", default=6.0, min=0.1, description="Filter cut-off frequency in hertz")
+    # The defaults mirror the engine's (engine/smoothing.py: DEFAULT_METHOD, BUTTERWORTH_HZ; a test
+    # checks they agree): the add-on cannot import the engine, which runs in another Python.
+    smoothing: EnumProperty(name="Smoothing", items=SMOOTHING, default="butterworth", description="Temporal filter run in the engine")
+    smooth_hz: FloatProperty(name="Cut-off (Hz)", default=4.0, min=0.1, description="Filter cut-off frequency in hertz")
     target: EnumProperty(name="Target", items=(("NEW", "New armature", "Build a rig from the data"),
                                                 ("EXISTING", "Existing armature", "Retarget onto an armature")),
                          default="NEW", description="Where the motion goes")

@@ -120,7 +120,7 @@ def cmd_info(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .lifter import PRESETS
-    from .smoothing import METHODS
+    from .smoothing import BUTTERWORTH_HZ, DEFAULT_METHOD, METHODS
 
     parser = argparse.ArgumentParser(prog="dreampose3d", description="DreamPose3D: lift 2D keypoints to 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action-window", type=int, default=None,
                    help="frames over which the action prompt's probabilities are averaged (0: per window; default 181)")
     p.add_argument("--checkpoint", default=None, help="checkpoint .safetensors (default: the shipped weights)")
-    p.add_argument("--smooth", default="none", choices=METHODS)
-    p.add_argument("--smooth-hz", type=float, default=None, help="cutoff in Hz for the smoothing filter")
+    p.add_argument("--smooth", default=DEFAULT_METHOD, choices=METHODS,
+                   help=f"temporal filter of the 3D joints (default {DEFAULT_METHOD}; none: the model's raw output)")
+    p.add_argument("--smooth-hz", type=float, default=None,
+                   help=f"cutoff in Hz for the smoothing filter (default {BUTTERWORTH_HZ:g} for butterworth)")
     p.set_defaults(func=cmd_lift)
 
     p = sub.add_parser("inspect", help="describe a keypoint file: format, frames, people")

@@ -23,7 +23,7 @@ from .errors import EngineError
 from .frames import normalise_screen, to_grounded_blender
 from .sequence import KeypointSequence, LiftResult
 from .skeleton import FLIP_PERMUTATION, flip_left_right
-from .smoothing import moving_average, smooth
+from .smoothing import DEFAULT_METHOD, moving_average, smooth
 from .text_encoder import prompt_text
 from .train.labels import mirrored_action_index
 from .trajectory import estimate_root_trajectory
@@ -107,7 +107,7 @@ class Lifter:
         self.checkpoint = Path(checkpoint)
         self.load_seconds = time.perf_counter() - t0
 
-    def lift(self, seq: KeypointSequence, settings: SamplingSettings | None = None, smoothing: str = "none",
+    def lift(self, seq: KeypointSequence, settings: SamplingSettings | None = None, smoothing: str = DEFAULT_METHOD,
              smooth_hz: float | None = None, progress: Callable[[int, int], None] | None = None,
              input_format: str = "keypoints-npz") -> LiftResult:
         s = settings or SamplingSettings()

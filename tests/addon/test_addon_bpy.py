@@ -317,6 +317,13 @@ def test_scan_lists_people_from_engine_inspect(registered, fake_engine, tmp_path
     assert lift_options(bpy.context).argv()[:2] == ["--person", "3"]
 
 
+def test_panel_smoothing_defaults_are_the_engines(registered):
+    from engine.smoothing import BUTTERWORTH_HZ, DEFAULT_METHOD
+
+    props = registered.context.scene.dreampose3d.bl_rna.properties
+    assert props["smoothing"].default == DEFAULT_METHOD and props["smooth_hz"].default == BUTTERWORTH_HZ
+
+
 def test_check_engine_reports_checkpoint_and_device(registered, tiny_checkpoint, monkeypatch):
     from addon import operators, preferences
 

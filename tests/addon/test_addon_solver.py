@@ -126,6 +126,8 @@ def test_lift_argv_passes_only_the_chosen_flags():
     assert argv == ["py", "-m", "engine", "lift", "a.json", "-o", "out.npz", "--person", "3", "--fps", "25",
                     "--image-size", "1920", "1080", "--preset", "quality", "--smooth", "butterworth", "--smooth-hz", "6"]
     assert "--format" not in engine_client.lift_argv(["e"], ["a"], "o", engine_client.LiftOptions())
+    assert "--smooth" not in engine_client.LiftOptions().argv()          # the engine's default filter
+    assert engine_client.LiftOptions(smooth="none", smooth_hz=4).argv() == ["--smooth", "none"]   # raw output, asked for
 
 
 def test_engine_crash_becomes_its_one_sentence(fake_engine, monkeypatch, tmp_path):

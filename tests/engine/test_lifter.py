@@ -8,7 +8,7 @@ from engine.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from engine.errors import CheckpointError, SequenceError
 from engine.lifter import PRESETS, Lifter, SamplingSettings, stitch, window_starts
 from engine.model import DreamPose3D, ModelConfig
-from engine.smoothing import moving_average
+from engine.smoothing import BUTTERWORTH_HZ, butterworth, moving_average, smooth
 
 
 def test_window_starts_cover_the_clip_and_end_exactly():
@@ -42,6 +42,18 @@ def test_action_probabilities_are_averaged_over_a_centred_window():
     # A label that flips every frame between two classes settles on the majority.
     flicker = np.eye(2)[[0, 0, 1] * 10]
     assert (moving_average(flicker, 31).argmax(-1) == 0).all()
+
+
+def test_default_filter_keeps_motion_and_fits_low_frame_rates():
+    t = np.arange(300) / 30.0
+    slow = np.sin(2 * np.pi * 1.0 * t)[:, None]                       # 1 Hz: kept
+    jitter = 0.05 * np.random.default_rng(0).standard_normal((300, 1))  # white noise: mostly removed
+    out = smooth(slow + jitter, 30.0, "butterworth")
+    assert np.allclose(out, butterworth(slow + jitter, 30.0, BUTTERWORTH_HZ))
+    assert np.abs(out - slow)[20:-20].std() < 0.4 * jitter.std()
+    # At 6 fps the default cut-off drops below Nyquist (3 Hz) instead of failing; at 1 fps it is skipped.
+    assert np.isfinite(smooth(slow[::5] + jitter[::5], 6.0, "butterworth")).all()
+    assert np.array_equal(smooth(slow[::30], 1.0, "butterworth"), slow[::30].astype(np.float32))
 
 
 def test_checkpoint_round_trip(tmp_path, tiny_checkpoint):
