@@ -23,7 +23,7 @@ from .errors import EngineError
 from .frames import normalise_screen, to_grounded_blender
 from .sequence import KeypointSequence, LiftResult
 from .skeleton import FLIP_PERMUTATION, flip_left_right
-from .smoothing import DEFAULT_METHOD, moving_average, smooth
+from .smoothing import DEFAULT_METHOD, cutoff_hz, moving_average, smooth
 from .text_encoder import prompt_text
 from .train.labels import mirrored_action_index
 from .trajectory import estimate_root_trajectory
@@ -128,7 +128,7 @@ class Lifter:
             "engine_version": __version__, "checkpoint": self.meta["id"], "input_format": input_format,
             "source_layout": seq.meta.get("source_layout", seq.meta.get("layout", "h36m17")),
             "source": seq.meta, "device": str(self.device), "sampling": asdict(s),
-            "smoothing": {"method": smoothing, "hz": smooth_hz}, "image_size": list(seq.image_size),
+            "smoothing": {"method": smoothing, "hz": cutoff_hz(smoothing, seq.fps, smooth_hz)}, "image_size": list(seq.image_size),
             "style_names": list(cfg.styles), "text_encoder": self.meta["info"].get("text_encoder", {}),
             "root_trajectory_camera": "estimated with an assumed 60-degree horizontal field of view",
         }

@@ -63,18 +63,28 @@ def butterworth(x: np.ndarray, fps: float, cutoff_hz: float = BUTTERWORTH_HZ, or
     return filtfilt(b, a, np.asarray(x, dtype=np.float64), axis=0).astype(np.float32)
 
 
-def smooth(x: np.ndarray, fps: float, method: str = "none", hz: float | None = None) -> np.ndarray:
+def cutoff_hz(method: str, fps: float, hz: float | None = None) -> float | None:
+    """The cut-off `smooth` uses: `hz` if given, else the method's default (Butterworth's lowered
+    below Nyquist for clips of very low frame rate); None when nothing is filtered."""
     if method == "none":
+        return None
+    if hz:
+        return float(hz)
+    if method == "one-euro":
+        return 1.0
+    if method == "butterworth":
+        default = min(BUTTERWORTH_HZ, fps / 2 - 0.5)
+        return default if default > 0 else None
+    raise EngineError(f"Unknown smoothing '{method}'; use one of {', '.join(METHODS)}.")
+
+
+def smooth(x: np.ndarray, fps: float, method: str = "none", hz: float | None = None) -> np.ndarray:
+    hz = cutoff_hz(method, fps, hz)
+    if hz is None:
         return np.asarray(x, dtype=np.float32)
     if method == "one-euro":
-        return one_euro(x, fps, min_cutoff=hz if hz else 1.0)
-    if method == "butterworth":
-        if not hz:   # the default cut-off, lowered below Nyquist for clips of very low frame rate
-            hz = min(BUTTERWORTH_HZ, fps / 2 - 0.5)
-            if hz <= 0:
-                return np.asarray(x, dtype=np.float32)
-        return butterworth(x, fps, cutoff_hz=hz)
-    raise EngineError(f"Unknown smoothing '{method}'; use one of {', '.join(METHODS)}.")
+        return one_euro(x, fps, min_cutoff=hz)
+    return butterworth(x, fps, cutoff_hz=hz)
 
 
 def moving_average(x: np.ndarray, frames: int) -> np.ndarray:

@@ -34,6 +34,7 @@ def test_lift_end_to_end(engine, tiny_checkpoint, keypoints_file, tmp_path):
     again = LiftResult.load(out2)
     assert np.array_equal(again.joints3d, r.joints3d) and again.meta["sampling"]["action_window"] == 0
     assert r.meta["sampling"]["action_window"] == 181
+    assert r.meta["smoothing"] == {"method": "butterworth", "hz": 4.0}      # the default filter, its cut-off stated
 
 
 def test_several_inputs_one_process(engine, tiny_checkpoint, tmp_path):
