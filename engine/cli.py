@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None, help="flip test-time augmentation")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--action-window", type=int, default=None,
-                   help="frames over which the action prompt's probabilities are averaged (0: per window; default 181)")
+                   help="frames over which the action prompt's probabilities are averaged "
+                        f"(0: per window; default {PRESETS['fast'].action_window})")
     p.add_argument("--checkpoint", default=None, help="checkpoint .safetensors (default: the shipped weights)")
     p.add_argument("--smooth", default=DEFAULT_METHOD, choices=METHODS,
                    help=f"temporal filter of the 3D joints (default {DEFAULT_METHOD}; none: the model's raw output)")
