@@ -248,7 +248,10 @@ def main(argv=None) -> int:
         n_acc += 1
         if time.time() - t_log > 30 or step == 1:
             rate = n_acc * tcfg["batch_size"] * config.window / (time.time() - t_log)
-            eta = max(0.0, budget_s - (time.time() - t_start)) / 60
+            # whichever ends the run first: the step budget or the time budget
+            elapsed = time.time() - t_start
+            progress = max(step / tcfg["max_steps"], elapsed / budget_s)
+            eta = elapsed * (1 / progress - 1) / 60
             log(f"step {step} | " + " ".join(f"{k} {v / n_acc:.4f}" for k, v in loss_acc.items()) +
                 f" | {rate:.0f} frames/s | {progress * 100:.0f}% | eta {eta:.1f} min")
             history.append({"step": step, "minutes": (time.time() - t_start) / 60, **{k: v / n_acc for k, v in loss_acc.items()}})

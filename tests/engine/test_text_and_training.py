@@ -1,6 +1,7 @@
 """Text encoders (real MiniLM offline; open_clip with random weights), the train step, evaluate."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -95,6 +96,9 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
                   "--sources", "bandai1,cmu", "--threads", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (run / "model.safetensors").exists() and (run / "last.pt").exists()
+    # The ETA counts down to whichever budget ends the run: here 6 steps, long before tiny.json's 5 minutes.
+    eta = float(re.search(r"eta ([0-9.]+) min", proc.stderr).group(1))
+    assert eta < 2.0, proc.stderr[-2000:]
     assert "ema" in torch.load(run / "last.pt", weights_only=True)     # tiny.json averages the weights
     # Resume continues from the saved step.
     proc = engine("train", "--config", "tiny", "--run", str(run), "--max-steps", "8", "--limit-clips", "2",
