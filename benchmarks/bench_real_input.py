@@ -78,12 +78,15 @@ def main() -> None:
             ratios[key].append(width(proj, left, right)[seen] / w2d[seen])
         frames += seq.num_frames
     seconds = time.perf_counter() - t0
+    per_video = sorted((float(np.median(e)), v) for e, v in zip(errors, videos) if len(e))
     err = np.concatenate(errors)
     print(f"checkpoint: {lifter.meta['id']} ({args.checkpoint})")
     print(f"lifted {len(videos)} real videos, {frames:,} frames (Detectron2 COCO-17), fast preset, no filter, "
           f"{seconds:.1f} s")
     print(f"reprojection error (weak perspective), fraction of torso height: mean {err.mean():.3f}, "
           f"median {np.median(err):.3f} ({len(err):,} frames with a person)")
+    print("best videos:  " + ", ".join(f"{v} {e:.2f}" for e, v in per_video[:5]))
+    print("worst videos: " + ", ".join(f"{v} {e:.2f}" for e, v in per_video[-5:]))
     for key, r in ratios.items():
         r = np.concatenate(r)
         print(f"{key} width, lifted / detected: median {np.median(r):.2f} "
