@@ -49,6 +49,7 @@ def parse_args(argv):
     p.add_argument("--device", default="auto")
     p.add_argument("--format", default="auto")
     p.add_argument("--person", default=None)
+    p.add_argument("--video", default=None, help="one video of a multi-video file (name or index from 'engine inspect')")
     p.add_argument("--fps", type=float, default=0.0)
     p.add_argument("--smooth", default=None, choices=["none", "one-euro", "butterworth"],
                    help="temporal filter (default: the engine's, a 4 Hz Butterworth low-pass)")
@@ -79,7 +80,7 @@ def run_engine(inputs: list[Path], tmp: Path, args) -> dict[Path, Path]:
     """One engine process for all inputs; returns input -> result path."""
     if not inputs:
         return {}
-    opts = engine_client.LiftOptions(format=args.format, person=args.person, fps=args.fps, device=args.device,
+    opts = engine_client.LiftOptions(format=args.format, person=args.person, video=args.video, fps=args.fps, device=args.device,
                                      preset=args.preset, seed=args.seed, checkpoint=args.checkpoint,
                                      smooth=args.smooth, smooth_hz=args.smooth_hz)
     out = tmp / f"{inputs[0].stem}.npz" if len(inputs) == 1 else tmp / "results"
@@ -127,6 +128,8 @@ def convert(result_path: Path, stem: str, args) -> list[str]:
                               mapping=args.mapping, root_motion=not args.no_root_motion,
                               foot_cleanup=args.foot_cleanup, frame_start=1, name=stem)
     applied = apply.apply_result(scene, result, opts)
+    if result.warning:
+        print(f"warning: {stem}: {result.warning}", file=sys.stderr, flush=True)
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

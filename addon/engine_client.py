@@ -38,6 +38,7 @@ class LiftOptions:
 
     format: str = "auto"
     person: str | None = None
+    video: str | None = None          # one video of a multi-video file (name or index)
     fps: float = 0.0
     image_size: tuple[int, int] | None = None
     device: str = "auto"
@@ -53,6 +54,8 @@ class LiftOptions:
             out += ["--format", self.format]
         if self.person not in (None, "", "auto"):
             out += ["--person", str(self.person)]
+        if self.video not in (None, ""):
+            out += ["--video", str(self.video)]
         if self.fps and self.fps > 0:
             out += ["--fps", f"{self.fps:g}"]
         if self.image_size and all(v > 0 for v in self.image_size):

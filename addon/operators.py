@@ -87,13 +87,17 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
         run.status = f"{result.num_frames} frames on {applied.armature.name}"
         run.progress = 100.0
         run.last_error = ""
-        self.report({"INFO"}, f"Lifted {result.num_frames} frames onto {applied.armature.name}.")
+        run.warning = result.warning
+        if result.warning:
+            self.report({"WARNING"}, result.warning)
+        else:
+            self.report({"INFO"}, f"Lifted {result.num_frames} frames onto {applied.armature.name}.")
         return {"FINISHED"}
 
     def _fail(self, context, message: str):
         run = context.window_manager.dreampose3d_run
         run.last_error = message
-        run.status = "failed"
+        run.status, run.warning = "failed", ""
         self.report({"ERROR"}, message)
         return {"CANCELLED"}
 
@@ -149,7 +153,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
             return self._fail(context, str(exc))
         wm = context.window_manager
         run = wm.dreampose3d_run
-        run.running, run.progress, run.status, run.last_error = True, 0.0, "starting the engine", ""
+        run.running, run.progress, run.status, run.last_error, run.warning = True, 0.0, "starting the engine", "", ""
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.progress_begin(0, 100)
         wm.modal_handler_add(self)

@@ -47,6 +47,8 @@ def draw_run(layout, context):
             col.label(text=run.last_error, icon="ERROR")
         elif run.status:
             col.label(text=run.status, icon="CHECKMARK")
+            if run.warning:
+                col.label(text="The 3D fits the 2D poorly: check the motion", icon="ERROR")
 
 
 def draw_prompt(layout, context):

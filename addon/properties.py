@@ -76,6 +76,7 @@ class DREAMPOSE3D_PG_run(bpy.types.PropertyGroup):
     progress: FloatProperty(name="Progress", subtype="PERCENTAGE", min=0, max=100, default=0)
     status: StringProperty(name="Status", default="")
     last_error: StringProperty(name="Last error", default="")
+    warning: StringProperty(name="Warning", default="", description="The engine's warning about the last lift")
 
 
 classes = (DREAMPOSE3D_PG_settings, DREAMPOSE3D_PG_run)

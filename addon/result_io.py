@@ -39,6 +39,11 @@ class Result:
     def num_frames(self) -> int:
         return int(self.joints_world.shape[0])
 
+    @property
+    def warning(self) -> str:
+        """The engine's one-sentence warning about this lift (a poor fit to the 2D), or ""."""
+        return str((self.meta.get("reprojection") or {}).get("warning") or "")
+
     def action_segments(self) -> list[tuple[int, str]]:
         """(first frame index, prompt) for each run of equal prompts; one timeline marker each."""
         segments = []

@@ -5,9 +5,10 @@ MediaPipe keypoints of people whose proportions differ from the capture actors'.
 the 55 fitness videos of the real VideoPose3D file in `../shared/samples` (Detectron2 COCO-17,
 40,659 frames) and compares each lifted pose, seen from the camera, with the 2D it was lifted from:
 
-- reprojection error: per frame, the lifted joints' camera-frame (x, y) are fitted to the 2D
-  keypoints with one scale and one shift (weak perspective, least squares over all 17 joints); the
-  mean distance that remains, as a fraction of the 2D torso height (hip centre to thorax).
+- reprojection error (`engine.reprojection`, the figure `lift` puts in the result's meta): per frame,
+  the lifted joints' camera-frame (x, y) are fitted to the 2D keypoints with one scale and one shift
+  (weak perspective, least squares); the mean distance that remains, as a fraction of the 2D torso
+  height (hip centre to thorax).
 - width ratios: hip width (left hip to right hip) and shoulder width of the fitted projection over
   the same width in the 2D, median over frames where the 2D width is at least 25 % of the torso
   height (side views say nothing about width). 1.0 is faithful; below 1 the model makes the body
@@ -32,19 +33,11 @@ sys.path.insert(0, str(REPO))
 from engine.checkpoint import default_checkpoint  # noqa: E402
 from engine.lifter import PRESETS, Lifter  # noqa: E402
 from engine.readers import inspect_file, read_sequence  # noqa: E402
+from engine.reprojection import POOR_FIT, fit_weak_perspective, reprojection_error  # noqa: E402
 from engine.skeleton import JOINT_NAMES  # noqa: E402
 
 SAMPLE = REPO.parent / "shared" / "samples" / "videopose3d_custom" / "data_2d_custom_myvideos.npz"
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
-
-
-def fit_weak_perspective(xy3d: np.ndarray, xy2d: np.ndarray) -> np.ndarray:
-    """(T, 17, 2) camera-frame x, y and (T, 17, 2) pixels -> (T, 17, 2) the 3D's projection with the
-    per-frame scale and shift that fit the 2D best (least squares)."""
-    a = xy3d - xy3d.mean(axis=1, keepdims=True)
-    b = xy2d - xy2d.mean(axis=1, keepdims=True)
-    scale = (a * b).sum(axis=(1, 2)) / np.maximum((a * a).sum(axis=(1, 2)), 1e-12)
-    return scale[:, None, None] * a + xy2d.mean(axis=1, keepdims=True)
 
 
 def width(x: np.ndarray, left: str, right: str) -> np.ndarray:
@@ -56,6 +49,7 @@ def main() -> None:
     p.add_argument("--checkpoint", default=str(default_checkpoint()))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--videos", type=int, default=55, help="how many of the file's videos to lift")
+    p.add_argument("--per-video", action="store_true", help="print every video's median error")
     args = p.parse_args()
     if not SAMPLE.exists():
         sys.exit(f"{SAMPLE} is missing: this benchmark needs the shared detector samples.")
@@ -65,12 +59,13 @@ def main() -> None:
     errors, ratios, frames, t0 = [], {"hips": [], "shoulders": []}, 0, time.perf_counter()
     for video in videos:
         seq = read_sequence(SAMPLE, video=video, fps=30)
-        res = lifter.lift(seq, PRESETS["fast"], smoothing="none")
+        res = lifter.lift(seq, PRESETS["fast"])              # the default filter, as users get it
         kp = seq.keypoints
-        proj = fit_weak_perspective(res.joints3d[..., :2], kp)
+        err = reprojection_error(res.joints3d, kp, seq.scores)
+        errors.append(err[np.isfinite(err)])
+        proj = fit_weak_perspective(res.joints3d[..., :2], kp, seq.scores > 0)
         torso = np.linalg.norm((kp[:, J["left_hip"]] + kp[:, J["right_hip"]]) / 2 - kp[:, J["thorax"]], axis=-1)
-        body = torso >= 10.0                     # pixels; frames without a detected person have none
-        errors.append(np.linalg.norm(proj - kp, axis=-1).mean(axis=1)[body] / torso[body])
+        body = np.isfinite(err)
         for key, (left, right) in {"hips": ("left_hip", "right_hip"),
                                    "shoulders": ("left_shoulder", "right_shoulder")}.items():
             w2d = width(kp, left, right)
@@ -81,10 +76,14 @@ def main() -> None:
     per_video = sorted((float(np.median(e)), v) for e, v in zip(errors, videos) if len(e))
     err = np.concatenate(errors)
     print(f"checkpoint: {lifter.meta['id']} ({args.checkpoint})")
-    print(f"lifted {len(videos)} real videos, {frames:,} frames (Detectron2 COCO-17), fast preset, no filter, "
+    print(f"lifted {len(videos)} real videos, {frames:,} frames (Detectron2 COCO-17), fast preset, default filter, "
           f"{seconds:.1f} s")
     print(f"reprojection error (weak perspective), fraction of torso height: mean {err.mean():.3f}, "
           f"median {np.median(err):.3f} ({len(err):,} frames with a person)")
+    poor = [v for e, v in per_video if e > POOR_FIT]
+    print(f"videos whose median is over lift's warning threshold ({POOR_FIT:.0%}): {len(poor)} of {len(per_video)}")
+    if args.per_video:
+        print("\n".join(f"  {e:.3f} {v}" for e, v in per_video))
     print("best videos:  " + ", ".join(f"{v} {e:.2f}" for e, v in per_video[:5]))
     print("worst videos: " + ", ".join(f"{v} {e:.2f}" for e, v in per_video[-5:]))
     for key, r in ratios.items():

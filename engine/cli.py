@@ -34,7 +34,7 @@ def log(msg: str) -> None:
 def _reader_options(args) -> dict:
     return {"format": args.format, "person": args.person, "fps": args.fps,
             "image_size": tuple(args.image_size) if args.image_size else None,
-            "layout": args.layout, "mapping": args.mapping}
+            "layout": args.layout, "mapping": args.mapping, "video": args.video}
 
 
 def _add_reader_flags(p: argparse.ArgumentParser) -> None:
@@ -44,6 +44,8 @@ def _add_reader_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), default=None, help="image size in pixels, when the file does not say it")
     p.add_argument("--layout", default=None, help="force the source layout (e.g. body25, body25b, coco18 for OpenPose)")
     p.add_argument("--mapping", default=None, help="JSON mapping of body-part names to H36M joints (DeepLabCut)")
+    p.add_argument("--video", default=None, help="which video of a multi-video file (VideoPose3D custom npz): name or "
+                   "index from 'inspect' (default: the first)")
 
 
 def _output_paths(inputs: list[str], output: str) -> list[Path]:
@@ -94,6 +96,9 @@ def cmd_lift(args) -> int:
             result = lifter.lift(seq, settings, args.smooth, args.smooth_hz,
                                  progress=lambda d, n, inp=inp: emit("progress", input=inp, done=d, total=n),
                                  input_format=seq.meta.get("format", args.format))
+        warning = result.meta.get("reprojection", {}).get("warning")
+        if warning:
+            log(f"warning: {inp}: {warning}")
         _write_atomically(result, out)
         emit("done", input=inp, output=str(out), frames=len(result.prompt), seconds=round(time.perf_counter() - t0, 3))
     return 0

@@ -21,6 +21,7 @@ from . import __version__
 from .checkpoint import load_checkpoint
 from .errors import EngineError
 from .frames import normalise_screen, to_grounded_blender
+from .reprojection import reprojection_error, summarise as summarise_reprojection
 from .sequence import KeypointSequence, LiftResult
 from .skeleton import FLIP_PERMUTATION, flip_left_right
 from .smoothing import DEFAULT_METHOD, cutoff_hz, moving_average, smooth
@@ -129,6 +130,7 @@ class Lifter:
             "source_layout": seq.meta.get("source_layout", seq.meta.get("layout", "h36m17")),
             "source": seq.meta, "device": str(self.device), "sampling": asdict(s),
             "smoothing": {"method": smoothing, "hz": cutoff_hz(smoothing, seq.fps, smooth_hz)}, "image_size": list(seq.image_size),
+            "reprojection": summarise_reprojection(reprojection_error(joints3d, kp, sc)),
             "style_names": list(cfg.styles), "text_encoder": self.meta["info"].get("text_encoder", {}),
             "root_trajectory_camera": "estimated with an assumed 60-degree horizontal field of view",
         }

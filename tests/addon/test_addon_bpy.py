@@ -317,6 +317,32 @@ def test_scan_lists_people_from_engine_inspect(registered, fake_engine, tmp_path
     assert lift_options(bpy.context).argv()[:2] == ["--person", "3"]
 
 
+def test_the_engines_fit_warning_reaches_the_panel_and_headless_batch(registered, walk_npz, tmp_path, repo):
+    """A result whose 3D ignores the 2D carries the engine's warning in its meta: the operator reports it and
+    keeps it for the panel, a good result clears it, and batch prints it on stderr."""
+    import subprocess
+    import sys
+
+    from addon_synth import walking_result
+    from engine.reprojection import summarise
+
+    res = walking_result(90)
+    res.meta["reprojection"] = summarise(np.full(90, 0.6))
+    poor = tmp_path / "poor.npz"
+    res.save(poor)
+    bpy = registered
+    run = bpy.context.window_manager.dreampose3d_run
+    bpy.context.scene.dreampose3d.input_path = str(poor)
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}
+    assert run.warning == res.meta["reprojection"]["warning"] and run.warning.startswith("The 3D agrees poorly")
+    bpy.context.scene.dreampose3d.input_path = str(walk_npz)
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"} and run.warning == ""
+    r = subprocess.run([sys.executable, str(repo / "addon" / "batch.py"), "--input", str(poor), "--output",
+                        str(tmp_path / "out"), "--export", "bvh"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"warning: poor: {res.meta['reprojection']['warning']}" in r.stderr.splitlines()
+
+
 def test_panel_smoothing_defaults_are_the_engines(registered):
     from engine.smoothing import BUTTERWORTH_HZ, DEFAULT_METHOD
 

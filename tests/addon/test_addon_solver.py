@@ -120,10 +120,10 @@ def test_result_reader_reads_the_engine_writer(walk_npz):
 
 
 def test_lift_argv_passes_only_the_chosen_flags():
-    opts = engine_client.LiftOptions(person="3", fps=25, image_size=(1920, 1080), preset="quality",
+    opts = engine_client.LiftOptions(person="3", video="squats.mp4", fps=25, image_size=(1920, 1080), preset="quality",
                                      smooth="butterworth", smooth_hz=6)
     argv = engine_client.lift_argv(["py", "-m", "engine"], ["a.json"], "out.npz", opts)
-    assert argv == ["py", "-m", "engine", "lift", "a.json", "-o", "out.npz", "--person", "3", "--fps", "25",
+    assert argv == ["py", "-m", "engine", "lift", "a.json", "-o", "out.npz", "--person", "3", "--video", "squats.mp4", "--fps", "25",
                     "--image-size", "1920", "1080", "--preset", "quality", "--smooth", "butterworth", "--smooth-hz", "6"]
     assert "--format" not in engine_client.lift_argv(["e"], ["a"], "o", engine_client.LiftOptions())
     assert "--smooth" not in engine_client.LiftOptions().argv()          # the engine's default filter
