@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bpy
 
+from .properties import video_choices
+
 
 def draw_input(layout, s):
     col = layout.column(align=True)
@@ -11,6 +13,8 @@ def draw_input(layout, s):
     row = col.row(align=True)
     row.prop(s, "format")
     row.operator("dreampose3d.scan", text="", icon="VIEWZOOM")
+    if len(video_choices(bpy.path.abspath(s.input_path))) > 1:
+        col.prop(s, "video")
     col.prop(s, "person")
     col.prop(s, "fps")
     col.prop(s, "image_size")

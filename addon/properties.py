@@ -8,6 +8,8 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, I
 
 # Enum item lists must stay referenced while Blender shows them (a Python/RNA rule).
 _PEOPLE_CACHE: dict[str, list] = {}
+_VIDEO_CACHE: dict[str, list] = {}
+_FIRST_VIDEO = ("first", "First", "The file's first (or only) video")
 _MAPPING_ITEMS: list = []
 
 PRESETS = (("fast", "Fast", "Fewer denoising steps"), ("quality", "Quality", "More denoising steps and samples"))
@@ -22,6 +24,20 @@ def set_people(path: str, people: list[dict]) -> None:
         desc = f"frames {p.get('first_frame')}-{p.get('last_frame')}, mean confidence {p.get('mean_confidence', 0):.2f}"
         items.append((pid, f"Person {pid}", desc))
     _PEOPLE_CACHE[path] = items
+
+
+def set_videos(path: str, videos: list[dict]) -> None:
+    """The videos of a multi-video file (VideoPose3D custom npz), as `engine inspect` lists them."""
+    _VIDEO_CACHE[path] = [(str(v.get("name")), str(v.get("name")), f"{v.get('frames')} frames") for v in videos] \
+        or [_FIRST_VIDEO]
+
+
+def video_choices(path: str) -> list:
+    return _VIDEO_CACHE.get(path) or [_FIRST_VIDEO]
+
+
+def _video_items(self, context):
+    return video_choices(bpy.path.abspath(self.input_path))
 
 
 def _people_items(self, context):
@@ -51,6 +67,7 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
                                description="Keypoint file or folder to lift (or a result .npz, which skips the engine)")
     format: StringProperty(name="Format", default="auto", description="Keypoint format; auto lets the engine detect it")
     person: EnumProperty(name="Person", items=_people_items, description="Which person to lift (listed by Scan)")
+    video: EnumProperty(name="Video", items=_video_items, description="Which video of a multi-video file to lift (listed by Scan)")
     fps: FloatProperty(name="FPS", default=0.0, min=0.0, description="Frames per second of the keypoints; 0 = auto")
     image_size: IntVectorProperty(name="Image size", size=2, default=(0, 0), min=0,
                                   description="Width and height in pixels; 0 = auto")

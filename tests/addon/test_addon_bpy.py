@@ -343,6 +343,29 @@ def test_the_engines_fit_warning_reaches_the_panel_and_headless_batch(registered
     assert f"warning: poor: {res.meta['reprojection']['warning']}" in r.stderr.splitlines()
 
 
+@pytest.mark.shared
+def test_scan_lists_the_videos_of_a_videopose3d_file(registered, monkeypatch):
+    """The real engine inspects the real 55-video VideoPose3D file; the chosen video goes to `lift`."""
+    from engine_support import require_shared
+
+    from addon.operators import lift_options
+    from addon.properties import video_choices
+
+    sample = str(require_shared("samples", "videopose3d_custom", "data_2d_custom_myvideos.npz"))
+    monkeypatch.delenv("DREAMPOSE3D_PYTHON", raising=False)
+    bpy = registered
+    s = bpy.context.scene.dreampose3d
+    s.input_path = sample
+    assert [i[0] for i in video_choices(sample)] == ["first"]
+    assert lift_options(bpy.context).video is None
+    assert bpy.ops.dreampose3d.scan() == {"FINISHED"}
+    names = [i[0] for i in video_choices(sample)]
+    assert len(names) == 55 and names[0] == "abdomina_crunches.mp4" and "squats.mp4" in names
+    s.video = "squats.mp4"
+    argv = lift_options(bpy.context).argv()
+    assert argv[argv.index("--video") + 1] == "squats.mp4"
+
+
 def test_panel_smoothing_defaults_are_the_engines(registered):
     from engine.smoothing import BUTTERWORTH_HZ, DEFAULT_METHOD
 
