@@ -25,7 +25,7 @@ import torch
 
 from ..lifter import PRESETS, Lifter
 from ..metrics import all_metrics
-from ..smoothing import METHODS, smooth
+from ..smoothing import METHODS, cutoff_hz, smooth
 
 METRICS = ("mpjpe", "p_mpjpe", "mpjve", "accel")
 
@@ -47,6 +47,13 @@ def parse_args(argv):
     p.add_argument("--limit-clips", type=int, default=None, help="first N clips per source (tests)")
     p.add_argument("--output", default=None, help="write the results as JSON here")
     return p.parse_args(argv)
+
+
+def effective_cutoff(method: str, clips, hz: float | None):
+    """The cut-off the filter used, as `lift` records it: one value when every clip shares it (the
+    cache resamples all clips to one frame rate), else the list of the clips' values."""
+    values = sorted({cutoff_hz(method, c.fps, hz) for c in clips}, key=lambda v: (v is None, v or 0.0))
+    return values[0] if len(values) == 1 else values
 
 
 def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, smoothing: str = "none",
@@ -129,7 +136,7 @@ def main(argv=None) -> int:
     results = {"checkpoint": lifter.meta["id"], "split": args.split, "has_apl": lifter.config.use_apl, "clips": len(clips),
                "frames": int(sum(len(c.joints) for c in clips)), "preset": args.preset,
                "sampling": asdict(base),
-               "smoothing": {"method": args.smooth, "hz": args.smooth_hz},
+               "smoothing": {"method": args.smooth, "hz": effective_cutoff(args.smooth, clips, args.smooth_hz)},
                "results": evaluate(lifter, clips, settings, log, args.smooth, args.smooth_hz)}
     for name, by_input in results["results"].items():
         for input_name, r in by_input.items():

@@ -89,6 +89,18 @@ def test_weight_ema_trails_the_weights_and_copies_buffers():
     assert not any(p.requires_grad for p in ema.model.parameters())
 
 
+def test_evaluate_records_the_cut_off_the_filter_used():
+    from types import SimpleNamespace
+
+    from engine.train.evaluate import effective_cutoff
+
+    at = lambda *fps: [SimpleNamespace(fps=f) for f in fps]  # noqa: E731
+    assert effective_cutoff("butterworth", at(30, 30), None) == 4.0       # the default, as lift records it
+    assert effective_cutoff("butterworth", at(30, 6), None) == [2.5, 4.0]  # lowered below Nyquist at 6 fps
+    assert effective_cutoff("butterworth", at(30), 3) == 3.0
+    assert effective_cutoff("none", at(30, 6), 3) is None
+
+
 def test_train_cli_then_evaluate_cli(engine, tmp_path):
     require_shared("data", "mocap")
     run = tmp_path / "run"
