@@ -4,7 +4,7 @@ Each lifted pose is seen from the camera (its camera-frame x, y) and fitted to t
 with one scale and one shift (weak perspective, least squares over the joints the detector saw). The
 mean distance that remains, divided by the 2D torso height (hip centre to thorax), says how much of
 the detection the 3D ignores. On real Detectron2 output of standing exercises it is 6-9 %; on
-planks and push-ups, which nothing in the training data resembles, a third or more
+planks and push-ups, which nothing in the training data resembles, 20-150 %
 (`benchmarks/bench_real_input.py`). On the held-out mocap test split with detector-like 2D noise the
 per-clip median is 11 % (at most 20 %), and the true 3D itself scores 10 % there: noise and
 perspective leave a floor. `lift` records the median in the result's meta and warns above
