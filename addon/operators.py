@@ -18,7 +18,7 @@ from bpy.props import EnumProperty, StringProperty
 
 from . import engine_client, result_io
 from .preferences import get_prefs
-from .properties import set_people, set_videos
+from .properties import chosen_video, set_people, set_videos
 
 _CANCEL = threading.Event()  # set by the cancel button (or a test); read by both run paths
 
@@ -30,7 +30,7 @@ def request_cancel() -> None:
 def lift_options(context) -> engine_client.LiftOptions:
     s, prefs = context.scene.dreampose3d, get_prefs(context)
     return engine_client.LiftOptions(
-        format=s.format or "auto", person=s.person, video=None if s.video in ("", "first") else s.video, fps=s.fps, image_size=tuple(s.image_size),
+        format=s.format or "auto", person=s.person, video=chosen_video(s), fps=s.fps, image_size=tuple(s.image_size),
         device=prefs.device, preset=prefs.default_preset if s.preset == "default" else s.preset,
         checkpoint=bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else None,
         smooth=s.smoothing, smooth_hz=s.smooth_hz if s.smoothing != "none" else None)

@@ -36,6 +36,11 @@ def video_choices(path: str) -> list:
     return _VIDEO_CACHE.get(path) or [_FIRST_VIDEO]
 
 
+def chosen_video(settings) -> str | None:
+    """The video to pass to `lift --video`, or None for the file's first (or only) one."""
+    return None if settings.video in ("", _FIRST_VIDEO[0]) else settings.video
+
+
 def _video_items(self, context):
     return video_choices(bpy.path.abspath(self.input_path))
 

@@ -33,15 +33,14 @@ sys.path.insert(0, str(REPO))
 from engine.checkpoint import default_checkpoint  # noqa: E402
 from engine.lifter import PRESETS, Lifter  # noqa: E402
 from engine.readers import inspect_file, read_sequence  # noqa: E402
-from engine.reprojection import POOR_FIT, fit_weak_perspective, reprojection_error  # noqa: E402
-from engine.skeleton import JOINT_NAMES  # noqa: E402
+from engine.reprojection import POOR_FIT, fit_weak_perspective, reprojection_error, torso_height  # noqa: E402
+from engine.skeleton import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER  # noqa: E402
 
 SAMPLE = REPO.parent / "shared" / "samples" / "videopose3d_custom" / "data_2d_custom_myvideos.npz"
-J = {name: i for i, name in enumerate(JOINT_NAMES)}
 
 
-def width(x: np.ndarray, left: str, right: str) -> np.ndarray:
-    return np.linalg.norm(x[:, J[left]] - x[:, J[right]], axis=-1)
+def width(x: np.ndarray, left: int, right: int) -> np.ndarray:
+    return np.linalg.norm(x[:, left] - x[:, right], axis=-1)
 
 
 def main() -> None:
@@ -64,10 +63,9 @@ def main() -> None:
         err = reprojection_error(res.joints3d, kp, seq.scores)
         errors.append(err[np.isfinite(err)])
         proj = fit_weak_perspective(res.joints3d[..., :2], kp, seq.scores > 0)
-        torso = np.linalg.norm((kp[:, J["left_hip"]] + kp[:, J["right_hip"]]) / 2 - kp[:, J["thorax"]], axis=-1)
+        torso = torso_height(kp)
         body = np.isfinite(err)
-        for key, (left, right) in {"hips": ("left_hip", "right_hip"),
-                                   "shoulders": ("left_shoulder", "right_shoulder")}.items():
+        for key, (left, right) in {"hips": (LEFT_HIP, RIGHT_HIP), "shoulders": (LEFT_SHOULDER, RIGHT_SHOULDER)}.items():
             w2d = width(kp, left, right)
             seen = body & (w2d >= 0.25 * torso)
             ratios[key].append(width(proj, left, right)[seen] / w2d[seen])

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .skeleton import JOINT_NAMES
+from .skeleton import LEFT_HIP, RIGHT_HIP, THORAX
 
 POOR_FIT = 0.25       # median error above this (a quarter of the torso height): warn
-_LHIP, _RHIP, _THORAX = (JOINT_NAMES.index(n) for n in ("left_hip", "right_hip", "thorax"))
+
+
+def torso_height(keypoints: np.ndarray) -> np.ndarray:
+    """(T, 17, 2) 2D -> (T,) distance from the hip centre to the thorax, the unit of the error."""
+    return np.linalg.norm((keypoints[:, LEFT_HIP] + keypoints[:, RIGHT_HIP]) / 2 - keypoints[:, THORAX], axis=-1)
 
 
 def fit_weak_perspective(xy3d: np.ndarray, xy2d: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -43,8 +47,8 @@ def reprojection_error(joints3d: np.ndarray, keypoints: np.ndarray, scores: np.n
     dist = np.linalg.norm(proj - keypoints, axis=-1)
     n = seen.sum(axis=1)
     err = (dist * seen).sum(axis=1) / np.maximum(n, 1)
-    torso = np.linalg.norm((keypoints[:, _LHIP] + keypoints[:, _RHIP]) / 2 - keypoints[:, _THORAX], axis=-1)
-    ok = seen[:, [_LHIP, _RHIP, _THORAX]].all(axis=1) & (n >= 6) & (torso > 1e-6)
+    torso = torso_height(keypoints)
+    ok = seen[:, [LEFT_HIP, RIGHT_HIP, THORAX]].all(axis=1) & (n >= 6) & (torso > 1e-6)
     return np.where(ok, err / np.where(ok, torso, 1.0), np.nan)
 
 

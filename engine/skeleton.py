@@ -20,6 +20,7 @@ ROOT = 0
 LEFT_ANKLE, RIGHT_ANKLE = 6, 3
 LEFT_HIP, RIGHT_HIP = 4, 1
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 14
+THORAX = 8
 
 # (parent, child) for every joint but the root, in joint order.
 BONES: tuple[tuple[int, int], ...] = tuple((PARENTS[j], j) for j in range(1, NUM_JOINTS))

@@ -223,11 +223,14 @@ def main(argv=None) -> int:
             res["val_action_top1"] = float((out["action_logits"].argmax(-1) == val_batch["action"]).float().mean())
         return res
 
+    def progress_now() -> float:
+        """Share of the run done: whichever ends it first, the step budget or the time budget."""
+        return max(step / tcfg["max_steps"], (time.time() - t_start) / budget_s)
+
     diffusion.train()
     t_log, loss_acc, n_acc = time.time(), {}, 0
     while True:
-        elapsed = time.time() - t_start
-        progress = max(step / tcfg["max_steps"], elapsed / budget_s)
+        progress = progress_now()
         if progress >= 1.0:
             break
         for g in optim.param_groups:
@@ -248,10 +251,8 @@ def main(argv=None) -> int:
         n_acc += 1
         if time.time() - t_log > 30 or step == 1:
             rate = n_acc * tcfg["batch_size"] * config.window / (time.time() - t_log)
-            # whichever ends the run first: the step budget or the time budget
-            elapsed = time.time() - t_start
-            progress = max(step / tcfg["max_steps"], elapsed / budget_s)
-            eta = elapsed * (1 / progress - 1) / 60
+            progress = progress_now()
+            eta = (time.time() - t_start) * (1 / progress - 1) / 60
             log(f"step {step} | " + " ".join(f"{k} {v / n_acc:.4f}" for k, v in loss_acc.items()) +
                 f" | {rate:.0f} frames/s | {progress * 100:.0f}% | eta {eta:.1f} min")
             history.append({"step": step, "minutes": (time.time() - t_start) / 60, **{k: v / n_acc for k, v in loss_acc.items()}})
