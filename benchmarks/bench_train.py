@@ -4,6 +4,7 @@ An epoch is one pass over the training frames (352k frames at 30 fps with the sh
 Uses the real sampler on the real mocap cache when ../shared is present, else synthetic windows.
 
     .venv/bin/python benchmarks/bench_train.py [--config shipped] [--threads 2] [--steps 20]
+        [--batch-size B] [--device auto|cpu|cuda]
 """
 
 from __future__ import annotations
@@ -30,14 +31,20 @@ def main() -> None:
     ap.add_argument("--config", default="shipped")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=None, help="overrides the config's batch size")
+    ap.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":     # as the trainer does
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     cfg = load_config(args.config)
     tcfg, mcfg = cfg["train"], cfg["model"]
     model_cfg = ModelConfig(actions=list(ACTION_VOCAB), styles=list(STYLE_VOCAB), **mcfg)
-    d = GaussianDiffusion(DreamPose3D(model_cfg)).train()
+    d = GaussianDiffusion(DreamPose3D(model_cfg)).to(device).train()
     opt = torch.optim.AdamW(d.parameters(), lr=1e-4)
-    b, n = tcfg["batch_size"], model_cfg.window
+    b, n = args.batch_size or tcfg["batch_size"], model_cfg.window
 
     try:
         from engine.train.mocap_dataset import WindowSampler, load_clips
@@ -58,13 +65,15 @@ def main() -> None:
     t_data = t_step = 0.0
     for i in range(args.steps + 3):
         t0 = time.perf_counter()
-        batch = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in draw(rng).items()}
+        batch = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in draw(rng).items()}
         t1 = time.perf_counter()
         out = d.training_prediction(batch["joints3d"], batch["keypoints2d"], batch["scores"])
         loss = training_losses(out, batch, tcfg, first_stage=False)["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         t2 = time.perf_counter()
         if i >= 3:   # burn-in
             t_data += t1 - t0
@@ -72,7 +81,7 @@ def main() -> None:
     total = t_data + t_step
     windows_s = args.steps * b / total
     print(f"config {args.config}: {sum(p.numel() for p in d.parameters()) / 1e6:.2f} M parameters, batch {b} x {n} frames, "
-          f"{torch.get_num_threads()} threads, data: {source}")
+          f"{torch.get_num_threads()} threads, {device}, data: {source}")
     print(f"data sampling: {t_data / args.steps * 1000:.1f} ms/step   model step: {t_step / args.steps * 1000:.1f} ms/step")
     print(f"training throughput: {windows_s:.1f} windows/s = {windows_s * n:.0f} frames/s")
     print(f"time per epoch ({epoch_frames:,} frames): {epoch_frames / (windows_s * n) / 60:.1f} min")

@@ -87,3 +87,24 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
             f"Checkpoint {path.name} does not match its config ({len(missing)} missing, {len(unexpected)} unexpected tensors).")
     diffusion = GaussianDiffusion(model).to(device).eval()
     return diffusion, meta
+
+
+def read_text_tables(path: str | Path, actions: list[str], styles: list[str]) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """The frozen prompt tables (action (A, D), subject (S, D)) stored in a checkpoint, and their encoder info.
+
+    A machine without the text encoder's package (an offline GPU box, say) can train from these:
+    a frozen encoder's tables are a fixed function of the vocabulary, so taking them from a
+    checkpoint with the same vocabulary gives the same prompts. Tables of a trained encoder
+    (CLIP with learned context) are refused: they belong to that run.
+    """
+    from safetensors import safe_open
+
+    meta = read_metadata(path)
+    text = meta["info"].get("text_encoder", {})
+    if not meta["config"].use_apl or text.get("backend") != "minilm":
+        raise CheckpointError(f"Checkpoint {Path(path).name} holds no frozen (minilm) prompt tables.")
+    if list(meta["config"].actions) != list(actions) or list(meta["config"].styles) != list(styles):
+        raise CheckpointError(f"Checkpoint {Path(path).name} was trained on another action/style vocabulary.")
+    with safe_open(str(path), framework="pt") as f:
+        a_tab, s_tab = f.get_tensor("apl.action_table").float(), f.get_tensor("apl.style_table").float()
+    return a_tab, s_tab, {**text, "tables_from": meta["id"]}

