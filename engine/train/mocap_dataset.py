@@ -277,12 +277,24 @@ HEIGHT_RANGE = (0.8, 1.15)
 LENGTH_CAP_S = 30.0           # clips longer than this are not picked more often than a 30 s one
 
 
-def scale_bodies(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def group_ranges(width_range: tuple[float, float] | None = None) -> np.ndarray:
+    """GROUP_RANGE, with the hip- and shoulder-width groups set to `width_range` when given.
+
+    The Bandai skeleton is narrow (hip joints 0.13 m apart, H36M about 0.26 m), so a train config
+    may widen these two groups (`"width_range": [lo, hi]`) to meet real people's proportions."""
+    ranges = GROUP_RANGE.copy()
+    if width_range is not None:
+        ranges[[0, 4]] = width_range
+    return ranges
+
+
+def scale_bodies(x: np.ndarray, rng: np.random.Generator, ranges: np.ndarray = GROUP_RANGE) -> np.ndarray:
     """(B, N, 17, 3) world poses -> new body proportions per window (left = right), rebuilt along
     the H36M tree (child = parent + s * (child - parent), i.e. FK with scaled offsets), then the
-    whole body and its path scaled by an overall height factor, feet kept on the floor."""
+    whole body and its path scaled by an overall height factor, feet kept on the floor.
+    `ranges`: (6, 2) uniform ranges of the bone groups' factors (GROUP_RANGE or `group_ranges`)."""
     b = x.shape[0]
-    group = rng.uniform(GROUP_RANGE[:, 0], GROUP_RANGE[:, 1], size=(b, len(GROUP_RANGE)))
+    group = rng.uniform(ranges[:, 0], ranges[:, 1], size=(b, len(ranges)))
     s = group[:, BONE_GROUP][:, None, :, None]                        # (B, 1, 16, 1)
     out = x.copy()
     for k, (p, c) in enumerate(BONES):                               # parents come first
@@ -304,11 +316,12 @@ class WindowSampler:
     """Random training windows from clips; see the module docstring and `sample`."""
 
     def __init__(self, clips, window: int = 81, noise: bool = True, scale_bones: bool = True,
-                 flip: bool = True, seed: int = 0):
+                 flip: bool = True, seed: int = 0, width_range: tuple[float, float] | None = None):
         if not clips:
             raise MocapError("WindowSampler needs at least one clip.")
         self.clips = list(clips)
         self.window, self.noise, self.scale_bones, self.flip = window, noise, scale_bones, flip
+        self.group_ranges = group_ranges(width_range)
         self._rng = np.random.default_rng(seed)
         self._joints = np.concatenate([c.joints for c in self.clips]).astype(np.float32)
         self._lengths = np.array([len(c.joints) for c in self.clips])
@@ -393,7 +406,7 @@ class WindowSampler:
         start = lo + (rng.random(batch_size) * (hi - lo + 1)).astype(np.int64)
         world = self._joints[self._window_indices(ci, start, n)]
         if self.scale_bones:
-            world = scale_bodies(world, rng)
+            world = scale_bodies(world, rng, self.group_ranges)
         batch = self._render(world, rng, self.noise)
         batch.pop("_camera")
         batch["action"] = self._action[ci]

@@ -239,7 +239,8 @@ def main(argv=None) -> int:
         history = json.loads((run / "history.json").read_text()) if (run / "history.json").exists() else []
         log(f"resumed at step {step} ({elapsed_before / 60:.1f} min done)")
 
-    sampler = WindowSampler(train_clips, window=config.window, seed=args.seed * 1000 + rank + step)
+    sampler = WindowSampler(train_clips, window=config.window, seed=args.seed * 1000 + rank + step,
+                            width_range=tcfg.get("width_range"))
     val_sampler = WindowSampler(val_clips, window=config.window, seed=12345)
     val_batch = to_tensors(val_sampler.sample(64, np.random.default_rng(0)), device)
     budget_s = tcfg["minutes"] * 60
@@ -327,7 +328,7 @@ def main(argv=None) -> int:
         minutes = (time.time() - t_start) / 60
         info = {"text_encoder": text_info, "ablation": args.ablation, "training": {
             "steps": step, "seed": args.seed, "minutes": round(minutes, 1), "batch_size": tcfg["batch_size"],
-            "ema_decay": tcfg.get("ema_decay", 0.0), "device": str(device), "threads": torch.get_num_threads(),
+            "ema_decay": tcfg.get("ema_decay", 0.0), "width_range": tcfg.get("width_range"), "device": str(device), "threads": torch.get_num_threads(),
             "clips": len(train_clips),
             "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(sources),
             "data": "Bandai-Namco-Research-Motiondataset 1+2 (CC BY-NC 4.0) and CMU mocap subset; test split held out",

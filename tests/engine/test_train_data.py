@@ -355,6 +355,22 @@ def test_body_scaling_keeps_bone_ratios_per_group_and_feet_on_floor():
     assert (floor >= 0.08 * 0.8 - 1e-6).all() and (floor <= 0.08 * 1.15 + 1e-6).all()  # x height
 
 
+def test_width_range_widens_hips_and_shoulders_only():
+    from engine.train.mocap_dataset import GROUP_RANGE, group_ranges
+
+    ranges = group_ranges((1.5, 1.9))
+    assert np.allclose(ranges[[0, 4]], [1.5, 1.9]) and np.allclose(np.delete(ranges, [0, 4], 0), np.delete(GROUP_RANGE, [0, 4], 0))
+    x = np.repeat(_synthetic_clips()[0].joints[None, :27], 8, axis=0)
+    ratio = bone_lengths(scale_bodies(x, np.random.default_rng(0), ranges)) / bone_lengths(x)
+    names = [JOINT_NAMES[c] for _, c in BONES]
+    hip, shoulder = names.index("left_hip"), names.index("left_shoulder")
+    # Ratios to a bone of a default group (at most 1.12) divide out the overall height factor.
+    assert (ratio[..., hip] / ratio[..., names.index("left_knee")] > 1.5 / 1.12 - 1e-6).all()
+    assert (ratio[..., shoulder] / ratio[..., names.index("left_elbow")] > 1.5 / 1.12 - 1e-6).all()
+    sampler = WindowSampler(_synthetic_clips(), window=27, width_range=(1.5, 1.9))
+    assert np.allclose(sampler.group_ranges, ranges)
+
+
 def test_short_clips_are_edge_padded_and_eval_is_deterministic():
     clips = _synthetic_clips()
     s = WindowSampler(clips[1:], window=81, noise=True, scale_bones=False, flip=False)
