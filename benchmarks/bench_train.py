@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from engine.model import DreamPose3D, GaussianDiffusion, ModelConfig  # noqa: E402
 from engine.train.labels import ACTION_VOCAB, STYLE_VOCAB  # noqa: E402
 from engine.train.losses import training_losses  # noqa: E402
-from engine.train.trainer import load_config  # noqa: E402
+from engine.train.trainer import enable_tf32, load_config  # noqa: E402
 
 
 def main() -> None:
@@ -36,9 +36,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
-    if device.type == "cuda":     # as the trainer does
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    enable_tf32(device)     # as the trainer does
     cfg = load_config(args.config)
     tcfg, mcfg = cfg["train"], cfg["model"]
     model_cfg = ModelConfig(actions=list(ACTION_VOCAB), styles=list(STYLE_VOCAB), **mcfg)

@@ -260,9 +260,12 @@ def load_clips(split: str, root=None, fps: float = 30.0, sources=("bandai1", "ba
 # --- sampling ----------------------------------------------------------------------------------
 
 # Bone groups for body-proportion scaling (indices into engine.skeleton.BONES, found by joint names).
+HIP_WIDTH, LEGS, TORSO, NECK_HEAD, SHOULDER_WIDTH, ARMS = range(6)
+
+
 def _bone_groups() -> np.ndarray:
-    group_of = {"hip": 0, "knee": 1, "ankle": 1, "spine": 2, "thorax": 2, "neck": 3, "head": 3,
-                "shoulder": 4, "elbow": 5, "wrist": 5}
+    group_of = {"hip": HIP_WIDTH, "knee": LEGS, "ankle": LEGS, "spine": TORSO, "thorax": TORSO,
+                "neck": NECK_HEAD, "head": NECK_HEAD, "shoulder": SHOULDER_WIDTH, "elbow": ARMS, "wrist": ARMS}
     out = []
     for _, child in BONES:
         word = JOINT_NAMES[child].split("_")[-1]
@@ -270,9 +273,9 @@ def _bone_groups() -> np.ndarray:
     return np.array(out)
 
 
-BONE_GROUP = _bone_groups()   # 0 hip width, 1 legs, 2 torso, 3 neck+head, 4 shoulder width, 5 arms
-GROUP_RANGE = np.array([(0.85, 1.15), (0.88, 1.12), (0.88, 1.12), (0.85, 1.15), (0.85, 1.15),
-                        (0.88, 1.12)])
+BONE_GROUP = _bone_groups()   # each bone's group, in BONES order
+GROUP_RANGE = np.array(       # per group, in the order of the names above
+    [(0.85, 1.15), (0.88, 1.12), (0.88, 1.12), (0.85, 1.15), (0.85, 1.15), (0.88, 1.12)])
 HEIGHT_RANGE = (0.8, 1.15)
 LENGTH_CAP_S = 30.0           # clips longer than this are not picked more often than a 30 s one
 
@@ -284,7 +287,7 @@ def group_ranges(width_range: tuple[float, float] | None = None) -> np.ndarray:
     may widen these two groups (`"width_range": [lo, hi]`) to meet real people's proportions."""
     ranges = GROUP_RANGE.copy()
     if width_range is not None:
-        ranges[[0, 4]] = width_range
+        ranges[[HIP_WIDTH, SHOULDER_WIDTH]] = width_range
     return ranges
 
 

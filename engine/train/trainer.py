@@ -48,12 +48,26 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 
 
 def load_config(path_or_name: str) -> dict:
+    """A config by name or path. `"base": NAME` starts from that config: its "model" and "train"
+    entries, updated key by key with the ones given here (so a variant states only what differs)."""
     path = Path(path_or_name)
     if not path.exists():
         path = CONFIG_DIR / f"{path_or_name}.json"
     if not path.exists():
         raise EngineError(f"Training config {path_or_name} not found (give a path or one of {', '.join(p.stem for p in CONFIG_DIR.glob('*.json'))}).")
-    return json.loads(path.read_text())
+    cfg = json.loads(path.read_text())
+    if "base" in cfg:
+        base = load_config(cfg.pop("base"))
+        for key in ("model", "train"):
+            cfg[key] = {**base[key], **cfg.get(key, {})}
+    return cfg
+
+
+def enable_tf32(device: torch.device) -> None:
+    """TF32 matrix units for fp32 work on a GPU (Ampere and later): the usual training speed-up."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
 
 
 def parse_args(argv):
@@ -177,9 +191,7 @@ def main(argv=None) -> int:
     if device.type == "cuda" and distributed:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     main_process = rank == 0
-    if device.type == "cuda":    # TF32 matrix units: the usual speed-up for fp32 training on Ampere and later
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    enable_tf32(device)
     torch.manual_seed(args.seed + rank)
 
     def log(msg):
@@ -195,10 +207,10 @@ def main(argv=None) -> int:
     if not train_clips:
         raise EngineError("No training clips were found.")
 
-    encoder, tables, text_info = None, None, {"backend": "none"}
+    encoder, prompt_tables, text_info = None, None, {"backend": "none"}
     if model_cfg.get("use_apl", True) and args.text_tables_from:
-        *tables, text_info = read_text_tables(args.text_tables_from, list(ACTION_VOCAB), list(STYLE_VOCAB))
-        model_cfg["text_dim"] = tables[0].shape[1]
+        *prompt_tables, text_info = read_text_tables(args.text_tables_from, list(ACTION_VOCAB), list(STYLE_VOCAB))
+        model_cfg["text_dim"] = prompt_tables[0].shape[1]
     elif model_cfg.get("use_apl", True):
         backend = model_cfg.get("text_encoder", "minilm")
         kwargs = {"model_name": args.clip_model, "pretrained": args.clip_pretrained} if backend == "openclip" else {}
@@ -208,10 +220,10 @@ def main(argv=None) -> int:
     config = ModelConfig(actions=list(ACTION_VOCAB), styles=list(STYLE_VOCAB), **model_cfg)
     model = DreamPose3D(config).to(device)
     if encoder is not None:
-        tables = class_tables(encoder, config.actions, config.styles)
-    if tables is not None:
-        model.apl.action_table.copy_(tables[0].detach().to(device))
-        model.apl.style_table.copy_(tables[1].detach().to(device))
+        prompt_tables = class_tables(encoder, config.actions, config.styles)
+    if prompt_tables is not None:
+        model.apl.action_table.copy_(prompt_tables[0].detach().to(device))
+        model.apl.style_table.copy_(prompt_tables[1].detach().to(device))
     diffusion = GaussianDiffusion(model).to(device)
     ema = WeightEMA(model, tcfg["ema_decay"]) if tcfg.get("ema_decay", 0.0) > 0 else None
     final_model = ema.model if ema is not None else model     # what is validated and saved

@@ -212,3 +212,19 @@ def test_text_tables_are_refused_from_checkpoints_without_frozen_tables(tmp_path
         read_text_tables(other_vocab, ["run", "other"], ["normal"])
     a_tab, s_tab, info = read_text_tables(other_vocab, ["walk", "other"], ["normal"])
     assert a_tab.shape == (2, 8) and s_tab.shape == (1, 8) and info["tables_from"].startswith("vocab-")
+
+
+def test_variant_configs_state_only_what_differs_from_their_base(tmp_path):
+    from engine.train.trainer import load_config
+
+    shipped, gpu = load_config("shipped"), load_config("gpu")
+    assert gpu["model"] == shipped["model"] and "base" not in gpu          # the shipped architecture
+    assert gpu["train"]["batch_size"] == 64 and gpu["train"]["lr"] == shipped["train"]["lr"]
+    ablation, wide = load_config("ablation"), load_config("ablation-wide")
+    assert wide["model"] == ablation["model"]
+    assert wide["train"] == {**ablation["train"], "width_range": [0.9, 1.9]}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"base": "ablation-wide", "train": {"lr": 0.002}}))   # a chain of bases
+    mine = load_config(str(path))
+    assert mine["train"]["lr"] == 0.002 and mine["train"]["width_range"] == [0.9, 1.9]
+    assert mine["model"] == ablation["model"]

@@ -356,10 +356,12 @@ def test_body_scaling_keeps_bone_ratios_per_group_and_feet_on_floor():
 
 
 def test_width_range_widens_hips_and_shoulders_only():
-    from engine.train.mocap_dataset import GROUP_RANGE, group_ranges
+    from engine.train.mocap_dataset import GROUP_RANGE, HIP_WIDTH, SHOULDER_WIDTH, group_ranges
 
+    widths = [HIP_WIDTH, SHOULDER_WIDTH]
+    assert widths == [0, 4]
     ranges = group_ranges((1.5, 1.9))
-    assert np.allclose(ranges[[0, 4]], [1.5, 1.9]) and np.allclose(np.delete(ranges, [0, 4], 0), np.delete(GROUP_RANGE, [0, 4], 0))
+    assert np.allclose(ranges[widths], [1.5, 1.9]) and np.allclose(np.delete(ranges, widths, 0), np.delete(GROUP_RANGE, widths, 0))
     x = np.repeat(_synthetic_clips()[0].joints[None, :27], 8, axis=0)
     ratio = bone_lengths(scale_bodies(x, np.random.default_rng(0), ranges)) / bone_lengths(x)
     names = [JOINT_NAMES[c] for _, c in BONES]
