@@ -130,6 +130,12 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     from safetensors.torch import load_file
     a, b = load_file(str(run / "model.safetensors")), load_file(str(run2 / "model.safetensors"))
     assert torch.equal(a["apl.action_table"], b["apl.action_table"]) and torch.equal(a["apl.style_table"], b["apl.style_table"])
+    # A wrong path is one sentence, not a traceback, and no run is started.
+    proc = engine("train", "--config", "tiny", "--run", str(tmp_path / "run3"), "--max-steps", "1", "--limit-clips", "2",
+                  "--sources", "bandai1,cmu", "--threads", "1", "--text-tables-from", str(tmp_path / "missing.safetensors"))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "missing.safetensors does not exist" in proc.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "run3" / "model.safetensors").exists()
     out = tmp_path / "eval.json"
     proc = engine("evaluate", "--checkpoint", str(run / "model.safetensors"), "--max-clips", "2",
                   "--hypotheses", "2", "--output", str(out), "--threads", "1")
