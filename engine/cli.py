@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import EngineError
+from . import limits
+from .errors import EngineError, InputError
 
 EXIT_ERROR, EXIT_CANCELLED = 2, 130
+MAX_SEED = 2 ** 63 - 1        # torch.Generator's range
 
 
 def emit(event: str, **fields) -> None:
@@ -34,73 +36,100 @@ def log(msg: str) -> None:
 def _reader_options(args) -> dict:
     return {"format": args.format, "person": args.person, "fps": args.fps,
             "image_size": tuple(args.image_size) if args.image_size else None,
-            "layout": args.layout, "mapping": args.mapping, "video": args.video}
+            "layout": args.layout, "mapping": args.mapping, "video": args.video, "max_frames": args.max_frames}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one sentence on stderr (exit 2), like every other error."""
+
+    def error(self, message: str):
+        message = message[0].upper() + message[1:]
+        self.exit(EXIT_ERROR, f"error: {message.rstrip('.')}.\n")
+
+
+def _flag_type(check):
+    """An argparse `type=` from a limits check: its sentence becomes the usage error."""
+    def convert(text: str):
+        try:
+            return check(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+    return convert
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"'{text}' is not a number") from None
+
+
+def _int_flag(lo: int, hi: int | None):
+    return _flag_type(lambda text: limits.positive_int(text, "the value", lo, hi))
+
+
+def _positive_hz(text: str) -> float:
+    hz = _number(text)
+    if not 0 < hz < limits.FPS_RANGE[1] / 2:
+        raise InputError(f"the cut-off must be a positive frequency below {limits.FPS_RANGE[1] / 2:g} Hz, got {text}")
+    return hz
 
 
 def _add_reader_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto", help="input format (default: detect it)")
     p.add_argument("--person", default=None, help="track id to lift when a file holds several people (default: the most visible)")
-    p.add_argument("--fps", type=float, default=None, help="frame rate, when the file does not say it")
-    p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), default=None, help="image size in pixels, when the file does not say it")
+    p.add_argument("--fps", type=_flag_type(lambda t: limits.fps(_number(t), "--fps")), default=None,
+                   help="frame rate, when the file does not say it")
+    p.add_argument("--image-size", type=_flag_type(lambda t: limits.image_size(_number(t), 1, "--image-size")[0]),
+                   nargs=2, metavar=("W", "H"), default=None, help="image size in pixels, when the file does not say it")
     p.add_argument("--layout", default=None, help="force the source layout (e.g. body25, body25b, coco18 for OpenPose)")
     p.add_argument("--mapping", default=None, help="JSON mapping of body-part names to H36M joints (DeepLabCut)")
     p.add_argument("--video", default=None, help="which video of a multi-video file (VideoPose3D custom npz): name or "
                    "index from 'inspect' (default: the first)")
-
-
-def _output_paths(inputs: list[str], output: str) -> list[Path]:
-    if len(inputs) == 1 and output.endswith(".npz"):
-        return [Path(output)]
-    out_dir = Path(output)
-    if out_dir.suffix == ".npz":
-        raise EngineError("With several inputs, -o must name a directory, not an .npz file.")
-    stems = [Path(i.rstrip("/")).name.split(".")[0] for i in inputs]
-    if len(set(stems)) != len(stems):
-        raise EngineError("Two inputs have the same name, so their results would overwrite each other.")
-    return [out_dir / f"{stem}.npz" for stem in stems]
-
-
-def _write_atomically(result, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial.npz")
-    try:
-        result.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    p.add_argument("--max-frames", type=_int_flag(1, None), default=limits.MAX_FRAMES,
+                   help=f"refuse clips longer than this many frames (default {limits.MAX_FRAMES:,})")
 
 
 def cmd_lift(args) -> int:
     from .checkpoint import default_checkpoint
     from .lifter import PRESETS, Lifter, SamplingSettings
+    from .outputs import Publisher, output_paths
     from .readers import Motion3D, read_sequence
     from .result_from_motion import result_from_motion
+    from .smoothing import cutoff_hz
 
-    outputs = _output_paths(args.inputs, args.output)
     base = PRESETS[args.preset]
     settings = SamplingSettings(**{**base.__dict__, **{k: v for k, v in {
         "steps": args.steps, "hypotheses": args.hypotheses, "seed": args.seed,
         "aggregation": args.aggregation, "flip": args.flip, "action_window": args.action_window}.items() if v is not None}})
-    # Read and validate every input before loading the model: a bad file fails fast and nothing is written.
-    sequences = [(inp, read_sequence(inp, **_reader_options(args))) for inp in args.inputs]
-    lifter = None
-    for (inp, seq), out in zip(sequences, outputs):
-        emit("start", input=inp, frames=int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames))
-        t0 = time.perf_counter()
-        if isinstance(seq, Motion3D):
-            result = result_from_motion(seq, args.smooth, args.smooth_hz)
-        else:
-            if lifter is None:
-                lifter = Lifter(args.checkpoint or default_checkpoint(), args.device)
-                log(f"loaded {lifter.meta['id']} on {lifter.device} in {lifter.load_seconds:.2f} s")
-            result = lifter.lift(seq, settings, args.smooth, args.smooth_hz,
-                                 progress=lambda d, n, inp=inp: emit("progress", input=inp, done=d, total=n),
-                                 input_format=seq.meta.get("format", args.format))
-        warning = result.meta.get("reprojection", {}).get("warning")
-        if warning:
-            log(f"warning: {inp}: {warning}")
-        _write_atomically(result, out)
-        emit("done", input=inp, output=str(out), frames=len(result.prompt), seconds=round(time.perf_counter() - t0, 3))
+    # Check the outputs and read every input before loading the model: a bad path or file fails
+    # fast, and nothing is written unless every input succeeds (engine.outputs).
+    with Publisher(args.inputs, output_paths(args.inputs, args.output)) as publisher:
+        sequences = [(inp, read_sequence(inp, **_reader_options(args))) for inp in args.inputs]
+        for inp, seq in sequences:
+            cutoff_hz(args.smooth, seq.fps, args.smooth_hz, who=Path(inp).name)
+        lifter, finished = None, []
+        for (inp, seq), out in zip(sequences, publisher.outputs):
+            emit("start", input=inp, frames=int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames))
+            t0 = time.perf_counter()
+            if isinstance(seq, Motion3D):
+                result = result_from_motion(seq, args.smooth, args.smooth_hz)
+            else:
+                if lifter is None:
+                    lifter = Lifter(args.checkpoint or default_checkpoint(), args.device)
+                    log(f"loaded {lifter.meta['id']} on {lifter.device} in {lifter.load_seconds:.2f} s")
+                result = lifter.lift(seq, settings, args.smooth, args.smooth_hz,
+                                     progress=lambda d, n, inp=inp: emit("progress", input=inp, done=d, total=n),
+                                     input_format=seq.meta.get("format", args.format))
+            warning = result.meta.get("reprojection", {}).get("warning")
+            if warning:
+                log(f"warning: {inp}: {warning}")
+            publisher.stage(result, out)
+            finished.append({"input": inp, "output": str(out), "frames": len(result.prompt),
+                             "seconds": round(time.perf_counter() - t0, 3)})
+        publisher.publish()
+    for fields in finished:     # "done" means the file is there, so it follows the publishing
+        emit("done", **fields)
     return 0
 
 
@@ -124,10 +153,10 @@ def cmd_info(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .lifter import PRESETS
+    from .lifter import MAX_HYPOTHESES, MAX_STEPS, PRESETS
     from .smoothing import BUTTERWORTH_HZ, DEFAULT_METHOD, METHODS
 
-    parser = argparse.ArgumentParser(prog="dreampose3d", description="DreamPose3D: lift 2D keypoints to 3D.")
+    parser = _Parser(prog="dreampose3d", description="DreamPose3D: lift 2D keypoints to 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("lift", help="lift keypoint files to 3D result .npz files")
@@ -136,18 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reader_flags(p)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
-    p.add_argument("--steps", type=int, default=None, help="DDIM steps K (overrides the preset)")
-    p.add_argument("--hypotheses", type=int, default=None, help="hypotheses H (overrides the preset)")
+    p.add_argument("--steps", type=_int_flag(1, MAX_STEPS), default=None, help="DDIM steps K (overrides the preset)")
+    p.add_argument("--hypotheses", type=_int_flag(1, MAX_HYPOTHESES), default=None, help="hypotheses H (overrides the preset)")
     p.add_argument("--aggregation", default=None, choices=["mean", "jpma"])
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None, help="flip test-time augmentation")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--action-window", type=int, default=None,
+    p.add_argument("--seed", type=_int_flag(0, MAX_SEED), default=None, help="random seed (a fixed seed gives identical output)")
+    p.add_argument("--action-window", type=_int_flag(0, limits.MAX_FRAMES), default=None,
                    help="frames over which the action prompt's probabilities are averaged "
                         f"(0: per window; default {PRESETS['fast'].action_window})")
     p.add_argument("--checkpoint", default=None, help="checkpoint .safetensors (default: the shipped weights)")
     p.add_argument("--smooth", default=DEFAULT_METHOD, choices=METHODS,
                    help=f"temporal filter of the 3D joints (default {DEFAULT_METHOD}; none: the model's raw output)")
-    p.add_argument("--smooth-hz", type=float, default=None,
+    p.add_argument("--smooth-hz", type=_flag_type(_positive_hz), default=None,
                    help=f"cutoff in Hz for the smoothing filter (default {BUTTERWORTH_HZ:g} for butterworth)")
     p.set_defaults(func=cmd_lift)
 
@@ -182,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         except EngineError as exc:
             log(f"error: {exc}")
             return EXIT_ERROR
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:       # usage errors (one sentence, see _Parser) and --help
+        return int(exc.code or 0)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         return args.func(args)

@@ -19,3 +19,7 @@ class CheckpointError(EngineError):
 
 class SequenceError(EngineError):
     """A keypoint sequence breaks the canonical contract (shape, NaN, no confidence, ...)."""
+
+
+class InputError(EngineError):
+    """A value from a file or a flag is outside what the engine accepts (engine.limits)."""

@@ -30,6 +30,10 @@ from .train.labels import mirrored_action_index
 from .trajectory import estimate_root_trajectory
 
 
+MAX_STEPS = 1000          # DDIM steps: no more than the diffusion's timesteps
+MAX_HYPOTHESES = 64       # hypotheses per window: memory grows with them
+
+
 @dataclass
 class SamplingSettings:
     steps: int = 3               # K DDIM steps
@@ -42,6 +46,17 @@ class SamplingSettings:
     # Frames over which the action/style probabilities are averaged (0: off). 181 (6 s at 30 fps) was
     # the best of 0/45/91/181/361/whole clip for per-frame action top-1 on the validation split.
     action_window: int = 181
+
+    def __post_init__(self) -> None:
+        """Refuse settings the sampler would silently bend (0 steps ran as 1) or crash on."""
+        ints = {"steps": (1, MAX_STEPS), "hypotheses": (1, MAX_HYPOTHESES), "overlap": (0, 10_000),
+                "batch_windows": (1, 10_000), "seed": (0, 2 ** 63 - 1), "action_window": (0, 10 ** 7)}
+        for name, (lo, hi) in ints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise EngineError(f"Sampling setting {name} must be a whole number from {lo:,} to {hi:,}, got {value!r}.")
+        if self.aggregation not in ("mean", "jpma"):
+            raise EngineError(f"Sampling setting aggregation must be 'mean' or 'jpma', got {self.aggregation!r}.")
 
 
 PRESETS: dict[str, SamplingSettings] = {

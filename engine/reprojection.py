@@ -57,7 +57,9 @@ def summarise(err: np.ndarray) -> dict:
     sentence the CLI logs and the add-on shows, or None when the fit is good."""
     valid = err[np.isfinite(err)]
     if not len(valid):
-        return {"median": None, "p90": None, "frames": 0, "warning": None}
+        return {"median": None, "p90": None, "frames": 0,
+                "warning": "How well the 3D fits the 2D keypoints could not be measured, because no frame shows both "
+                           "hips, the thorax and six joints, so check the motion."}
     median = float(np.median(valid))
     warning = None
     if median > POOR_FIT:

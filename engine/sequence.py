@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .errors import SequenceError
 from .skeleton import NUM_JOINTS
 
@@ -64,11 +65,8 @@ class KeypointSequence:
             raise SequenceError(f"{name}: scores must lie in [0, 1].")
         if not (s > 0).any():
             raise SequenceError(f"{name}: every keypoint has confidence 0, so there is nothing to lift.")
-        w, h = self.image_size
-        if w <= 0 or h <= 0:
-            raise SequenceError(f"{name}: image size must be positive, got {w}x{h}.")
-        if not np.isfinite(self.fps) or self.fps <= 0:
-            raise SequenceError(f"{name}: fps must be positive, got {self.fps}.")
+        limits.image_size(*self.image_size, name)
+        limits.fps(self.fps, name)
         return self
 
     def save(self, path: str | Path) -> None:

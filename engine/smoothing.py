@@ -63,19 +63,23 @@ def butterworth(x: np.ndarray, fps: float, cutoff_hz: float = BUTTERWORTH_HZ, or
     return filtfilt(b, a, np.asarray(x, dtype=np.float64), axis=0).astype(np.float32)
 
 
-def cutoff_hz(method: str, fps: float, hz: float | None = None) -> float | None:
+def cutoff_hz(method: str, fps: float, hz: float | None = None, who: str = "input") -> float | None:
     """The cut-off `smooth` uses: `hz` if given, else the method's default (Butterworth's lowered
-    below Nyquist for clips of very low frame rate); None when nothing is filtered."""
+    below Nyquist for clips of very low frame rate); None when nothing is filtered. A given `hz`
+    must lie below half the frame rate of `who`; `lift` calls this before the model runs."""
+    if method not in METHODS:
+        raise EngineError(f"Unknown smoothing '{method}'; use one of {', '.join(METHODS)}.")
     if method == "none":
         return None
-    if hz:
+    if hz is not None:
+        if not 0 < hz < fps / 2:
+            raise EngineError(f"{who}: the smoothing cut-off must lie between 0 and {fps / 2:g} Hz "
+                              f"(half its frame rate of {fps:g} fps), got {hz:g}.")
         return float(hz)
     if method == "one-euro":
         return 1.0
-    if method == "butterworth":
-        default = min(BUTTERWORTH_HZ, fps / 2 - 0.5)
-        return default if default > 0 else None
-    raise EngineError(f"Unknown smoothing '{method}'; use one of {', '.join(METHODS)}.")
+    default = min(BUTTERWORTH_HZ, fps / 2 - 0.5)
+    return default if default > 0 else None
 
 
 def smooth(x: np.ndarray, fps: float, method: str = "none", hz: float | None = None) -> np.ndarray:

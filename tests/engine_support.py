@@ -62,7 +62,7 @@ def walking_keypoints(frames: int = 60, width: int = 1920, height: int = 1080, f
     swing = 0.25 * np.sin(2 * np.pi * t)
     poses[:, [2, 3, 13, 12], 2] += swing[:, :1] * np.array([1, 2, 1, 0.5])
     poses[:, [5, 6, 16, 15], 2] -= swing[:, :1] * np.array([1, 2, 1, 0.5])
-    poses[..., 0] += (t * 0.3)
+    poses[..., 0] += 1.5 * np.sin(0.2 * t)      # walks at 0.3 m/s, turning back before leaving the image
     poses[..., 2] += 4.0
     f = 1.7 * width / 2
     xy = poses[..., :2] / poses[..., 2:3] * f + np.array([width / 2, height / 2])

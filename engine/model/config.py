@@ -13,6 +13,68 @@ from dataclasses import asdict, dataclass, field, fields
 from ..errors import CheckpointError
 
 CONFIG_VERSION = 1
+APL_HEADS = 4   # attention heads of the APL transformer (denoiser.py builds it with these)
+
+
+def _short(value) -> str:
+    """The value's repr cut to 24 characters, so a message stays one short line whatever a file holds."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)     # JSON true must not pass as 1
+
+
+def _int(lo: int, hi: int):
+    expected = f"exactly {lo}" if lo == hi else f"an integer from {lo:,} to {hi:,}"
+    return lambda v: None if _is_int(v) and lo <= v <= hi else expected
+
+
+def _real(ok, expected: str):
+    """A number (int or float, not a bool) passing `ok`; NaN fails every comparison, inf every upper bound."""
+    return lambda v: None if isinstance(v, (int, float)) and not isinstance(v, bool) and ok(v) else expected
+
+
+def _one_of(*options: str):
+    return lambda v: None if isinstance(v, str) and v in options else "one of " + ", ".join(map(repr, options))
+
+
+def _names(v) -> str | None:
+    ok = isinstance(v, list) and 1 <= len(v) <= 10_000 and all(isinstance(s, str) and s.strip() for s in v) \
+        and len(set(v)) == len(v)
+    return None if ok else "a list of 1 to 10,000 unique non-empty strings"
+
+
+def _flag(v) -> str | None:
+    return None if isinstance(v, bool) else "true or false"
+
+
+def _schedule(v) -> str | None:
+    from .diffusion import SCHEDULES   # imported here: diffusion imports this module
+    return _one_of(*SCHEDULES)(v)
+
+
+# Field -> check (None if the value is fine, else what it must be). A checkpoint's config is data
+# from a file: every field is checked here, before a network is built from it, so a bad value is
+# one sentence naming the field instead of a traceback, a wrong network or a huge allocation later.
+# Sizes are bounded far above any real model (the shipped one: window 81, width 96, depth 4).
+_CHECKS = {
+    "actions": _names, "styles": _names,
+    "num_joints": _int(17, 17),            # the H36M-17 skeleton; the joint affinity is built for it
+    "window": _int(1, 10_000), "width": _int(1, 8192), "depth": _int(1, 128), "heads": _int(1, 128),
+    "mlp_ratio": _real(lambda v: 0 < v <= 16, "a number above 0 and at most 16"),
+    "dropout": _real(lambda v: 0 <= v < 1, "a number from 0 up to (not including) 1"),
+    "apl_width": _int(1, 8192), "apl_depth": _int(1, 128), "text_dim": _int(1, 8192),
+    "text_encoder": _one_of("minilm", "openclip", "none"),
+    "hpd_frames": _int(1, 99),
+    "use_apl": _flag, "use_sre": _flag, "diffusion": _flag, "gate_noisy_input": _flag,
+    "prompt_mode": _one_of("learned", "random"),
+    "timesteps": _int(1, 100_000), "schedule": _schedule,
+    "signal_scale": _real(lambda v: 0 < v <= 1000, "a number above 0 and at most 1,000"),
+    "time_bias": _real(lambda v: 0 < v <= 1000, "a number above 0 and at most 1,000"),
+    "version": _int(1, CONFIG_VERSION),
+}
 
 
 @dataclass
@@ -55,32 +117,42 @@ class ModelConfig:
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:
+        """Check every field's type and range (`_CHECKS`), then what the network needs of them together.
+
+        Raises ValueError naming the field; `from_dict` turns it into a CheckpointError.
+        """
+        for name, check in _CHECKS.items():
+            value = getattr(self, name)
+            expected = check(value)
+            if expected:
+                raise ValueError(f"{name} must be {expected}, got {_short(value)}")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} must be divisible by heads {self.heads}")
-        if self.hpd_frames < 1 or self.hpd_frames % 2 == 0:
-            raise ValueError("hpd_frames must be odd and positive (the centre frame is the output)")
-        if self.signal_scale <= 0 or self.time_bias <= 0:
-            raise ValueError("signal_scale and time_bias must be positive")
-        if self.prompt_mode not in ("learned", "random"):
-            raise ValueError(f"unknown prompt_mode {self.prompt_mode!r}")
+        if self.width % 2:
+            raise ValueError(f"width {self.width} must be even (the timestep embedding is sine-cosine pairs)")
+        if self.use_apl and self.apl_width % APL_HEADS:
+            raise ValueError(f"apl_width {self.apl_width} must be divisible by the APL's {APL_HEADS} attention heads")
+        if self.hpd_frames % 2 == 0:
+            raise ValueError("hpd_frames must be odd (the centre frame is the output)")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
-        """Rebuild from a checkpoint's JSON; unknown keys or a newer version are clear errors."""
+    def from_dict(cls, data: dict, source: str = "the checkpoint") -> "ModelConfig":
+        """Rebuild from a checkpoint's JSON; unknown keys, a newer version or a bad value are one
+        CheckpointError sentence naming `source` (e.g. "checkpoint x.safetensors")."""
         if not isinstance(data, dict):
-            raise CheckpointError("The checkpoint's model config is not a JSON object.")
+            raise CheckpointError(f"The model config of {source} is not a JSON object.")
         version = data.get("version", CONFIG_VERSION)
-        if version > CONFIG_VERSION:
-            raise CheckpointError(
-                f"The checkpoint was written by a newer engine (config version {version}, this engine reads {CONFIG_VERSION}).")
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        if _is_int(version) and version > CONFIG_VERSION:
+            raise CheckpointError(f"The model config of {source} was written by a newer engine "
+                                  f"(config version {_short(version)}, this engine reads {CONFIG_VERSION}).")
+        unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise CheckpointError(f"The checkpoint's model config has unknown fields: {', '.join(sorted(unknown))}.")
+            raise CheckpointError(f"The model config of {source} has unknown fields: "
+                                  f"{', '.join(_short(k) for k in sorted(unknown))}.")
         try:
             return cls(**data)
         except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"The checkpoint's model config is invalid ({exc}).") from exc
+            raise CheckpointError(f"The model config of {source} is invalid: {exc}.") from exc

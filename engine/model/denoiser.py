@@ -17,7 +17,7 @@ from torch import nn
 
 from .action_prompt import ActionPromptLearner, random_class_probs
 from .attention import MultiHeadAttention, TransformerBlock, over_frames, over_joints
-from .config import ModelConfig
+from .config import APL_HEADS, ModelConfig
 from .joint_affinity import SpatialRepresentationEncoder
 from .multiframe_head import HallucinativePoseDecoder
 
@@ -39,7 +39,7 @@ class DreamPose3D(nn.Module):
         self.embed = nn.Linear(6, w)                     # 2D (2) + confidence (1) + noisy 3D (3)
         self.joint_pos = nn.Parameter(torch.zeros(1, 1, c.num_joints, w))
         self.frame_pos = nn.Parameter(torch.zeros(1, c.window, 1, w))
-        self.apl = ActionPromptLearner(c.num_joints, c.window, c.apl_width, c.apl_depth, 4,
+        self.apl = ActionPromptLearner(c.num_joints, c.window, c.apl_width, c.apl_depth, APL_HEADS,
                                        len(c.actions), len(c.styles), c.text_dim, w) if c.use_apl else None
         self.sre = SpatialRepresentationEncoder(w, c.heads, c.num_joints, use_affinity=c.use_sre)
         self.cross_norm = nn.LayerNorm(w)

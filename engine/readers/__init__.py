@@ -9,8 +9,8 @@ Format names accepted by `--format` (FORMATS):
 - "mmpose"          MMPose's own prediction JSON (instance_info / predictions)
 - "mediapipe-json"  MediaPipe Pose 33-landmark JSON dump
 - "mediapipe-csv"   MediaPipe Pose CSV (size/fps from a sibling *_video_info.json or flags)
-- "vp3d-custom"     VideoPose3D custom 2D dataset .npz (several videos; `video=`)  [unpickles]
-- "detectron2-npz"  raw Detectron2 per-video .npz of VideoPose3D's infer_video_d2  [unpickles]
+- "vp3d-custom"     VideoPose3D custom 2D dataset .npz (several videos; `video=`)  [restricted unpickling: plain data only]
+- "detectron2-npz"  raw Detectron2 per-video .npz of VideoPose3D's infer_video_d2  [restricted unpickling: plain data only]
 - "dlc"             DeepLabCut CSV / H5 with a mapping JSON (`mapping=`)
 - "keypoints-npz"   the canonical keypoints .npz of the engine I/O contract
 - "trc"             TRC markers -> Motion3D (3D, no lifting)
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import gaps
+from .. import gaps, limits
 from ..sequence import KeypointSequence
 from . import assemble, coco_json, deeplabcut, keypoints_npz, mediapipe, openpose, result_npz, trc, videopose3d
 from ._io import fail, load_json
@@ -141,18 +141,22 @@ def _format(path: Path, format: str) -> str:
 
 
 def read_detections(path, format: str = "auto", image_size=None, layout=None, mapping=None,
-                    video=None, for_inspect: bool = False) -> Detections:
-    """The parsed 2D detections of a file (before a person is chosen)."""
+                    video=None, for_inspect: bool = False, max_frames: int = limits.MAX_FRAMES) -> Detections:
+    """The parsed 2D detections of a file (before a person is chosen), refused when the frame
+    numbers span more than `max_frames` frames (before anything per frame is allocated)."""
     path = Path(path)
     fmt = _format(path, format)
     if fmt in FORMATS_3D:
         raise fail(path, f"holds 3D motion ({fmt}), not 2D detections")
-    return _READERS_2D[fmt](path, image_size=image_size, layout=layout, mapping=mapping, video=video,
-                            for_inspect=for_inspect)
+    det = _READERS_2D[fmt](path, image_size=image_size, layout=layout, mapping=mapping, video=video,
+                           for_inspect=for_inspect)
+    limits.clip_frames(det.num_frames, path.name, max_frames)
+    return det
 
 
 def read_sequence(path, format: str = "auto", person=None, image_size=None, fps=None, layout=None,
-                  mapping=None, video=None, max_gap: int = gaps.DEFAULT_MAX_GAP) -> KeypointSequence | Motion3D:
+                  mapping=None, video=None, max_gap: int = gaps.DEFAULT_MAX_GAP,
+                  max_frames: int = limits.MAX_FRAMES) -> KeypointSequence | Motion3D:
     """Read any supported file into one person's clean sequence (see the module doc).
 
     person: track id (int or str) from `inspect_file`, "best" (highest-scoring detection per
@@ -160,20 +164,24 @@ def read_sequence(path, format: str = "auto", person=None, image_size=None, fps=
     override the file's values or fill in what it lacks. layout forces an OpenPose layout
     ("body25", "body25b", "coco18"); mapping is a DeepLabCut mapping JSON path; video picks one
     video of a multi-video file (name or index; default the first); gaps of at most `max_gap`
-    frames are interpolated.
+    frames are interpolated; a clip over `max_frames` frames is refused (engine.limits).
     """
     path = Path(path)
     fmt = _format(path, format)
     if fmt == "trc":
-        return trc.read(path, fps=fps, max_gap=max_gap)
-    if fmt == "result-npz":
-        return result_npz.read(path, fps=fps)
-    det = read_detections(path, fmt, image_size=image_size, layout=layout, mapping=mapping, video=video)
-    return assemble.to_sequence(det, person=person, image_size=image_size, fps=fps, max_gap=max_gap)
+        motion = trc.read(path, fps=fps, max_gap=max_gap)
+    elif fmt == "result-npz":
+        motion = result_npz.read(path, fps=fps)
+    else:
+        det = read_detections(path, fmt, image_size=image_size, layout=layout, mapping=mapping, video=video,
+                              max_frames=max_frames)
+        return assemble.to_sequence(det, person=person, image_size=image_size, fps=fps, max_gap=max_gap)
+    limits.clip_frames(len(motion.joints_world), path.name, max_frames)
+    return motion
 
 
 def inspect_file(path, format: str = "auto", image_size=None, fps=None, layout=None, mapping=None,
-                 video=None, **_) -> dict:
+                 video=None, max_frames: int = limits.MAX_FRAMES, **_) -> dict:
     """JSON-able summary: format, frames, fps, image_size, layout, people, videos, warnings."""
     path = Path(path)
     fmt = _format(path, format)
@@ -182,12 +190,12 @@ def inspect_file(path, format: str = "auto", image_size=None, fps=None, layout=N
     if fmt == "result-npz":
         return result_npz.summary(path)
     det = read_detections(path, fmt, image_size=image_size, layout=layout, mapping=mapping, video=video,
-                          for_inspect=True)
+                          for_inspect=True, max_frames=max_frames)
     out = assemble.summary(det)
     if "bodyparts" in det.meta:
         out["bodyparts"] = det.meta["bodyparts"]
     if image_size is not None:
-        out["image_size"] = [int(image_size[0]), int(image_size[1])]
+        out["image_size"] = list(limits.image_size(image_size[0], image_size[1], "--image-size"))
     if fps is not None:
-        out["fps"] = float(fps)
+        out["fps"] = limits.fps(fps, "--fps")
     return out

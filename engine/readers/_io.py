@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from ..errors import ReaderError
 
 _EMPTY_CELL = re.compile(r"(?<=,)(?=,|$)|^(?=,)", re.MULTILINE)
@@ -64,9 +65,12 @@ def parse_numeric_csv(path: Path, text: str, columns: int) -> np.ndarray:
 
 
 def frame_number(name: str) -> int | None:
-    """The last integer in a file/image name ('..._000000000012_keypoints.json' -> 12)."""
+    """The last integer in a file/image name ('..._000000000012_keypoints.json' -> 12); None when
+    there is none or it is too long to be a frame number (a timestamp, a hash)."""
     m = _LAST_INT.search(name)
-    return int(m.group(1)) if m else None
+    if not m or len(m.group(1).lstrip("0")) > len(str(limits.MAX_FRAME_NUMBER)) - 1:
+        return None
+    return int(m.group(1))
 
 
 def require_finite(path: Path, *arrays: np.ndarray) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from . import layouts
 from ._io import fail, frame_number, load_json, require_finite
 from .detections import Detections
@@ -130,9 +131,7 @@ def _mmpose_frames(path: Path, data) -> list[tuple[int, list]]:
         for n, entry in enumerate(data["instance_info"]):
             if not isinstance(entry, dict) or not isinstance(entry.get("instances"), list):
                 raise fail(path, f"instance_info entry {n} has no 'instances' list")
-            fid = entry.get("frame_id", n)
-            if not isinstance(fid, int) or isinstance(fid, bool):
-                raise fail(path, f"instance_info entry {n} has a non-integer frame_id")
+            fid = limits.frame_number(entry.get("frame_id", n), path.name, f"instance_info entry {n}'s frame_id")
             out.append((fid, entry["instances"]))
         return out
     if isinstance(data, dict) and isinstance(data.get("predictions"), list):

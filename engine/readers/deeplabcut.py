@@ -7,9 +7,13 @@ H36M joint names (engine.skeleton.JOINT_NAMES), either flat `{"nose": "neck", ..
 `individuals` header row) give one identity per individual. NaN cells are DLC's "not detected"
 and become missing joints. DLC stores neither image size nor fps.
 
-The H5 file is a pandas/PyTables table; reading it needs pandas with the optional `tables`
-package (pandas would unpickle nothing for this table format). Without it, save CSV in DLC
-(`save_as_csv=True`).
+The H5 file is a pandas DataFrame that DLC writes with `to_hdf(key="df_with_missing",
+format="table")`. It is read with h5py (an optional package; without it, save CSV in DLC with
+`save_as_csv=True`), never with `pandas.read_hdf`/PyTables: those unpickle object columns and
+attributes, so a crafted file could run code (issue #16). Only a numeric values block and string
+column labels are taken (see `_h5_table` and `_h5_fixed` for where pandas puts them); the labels
+that PyTables keeps as pickled attributes go through `safe_pickle`, which admits plain data only.
+Anything else in the file is refused with one sentence.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ReaderError
 from ..skeleton import JOINT_NAMES
-from . import layouts
+from . import layouts, safe_pickle
 from ._io import fail, load_json, parse_numeric_csv, read_text
 from .detections import Detections
 
@@ -66,24 +71,93 @@ def _columns_csv(path: Path) -> tuple[list[tuple[str, str, str]], np.ndarray]:
     return cols, values
 
 
+class _NotPlain(Exception):
+    """The H5 holds something other than one numeric DLC table (the ReaderError wording is in _columns_h5)."""
+
+
+def _pickled(path: Path, node, name: str):
+    """A PyTables attribute that holds a pickle (protocol 0 bytes), as plain data only."""
+    return safe_pickle.loads(path, bytes(node.attrs[name]))
+
+
+def _data(path: Path, dataset) -> np.ndarray:
+    """A dataset's values, checked first: an H5 can claim a huge dataset it does not store, or keep
+    its data in other files (external storage, virtual datasets)."""
+    if dataset.external or dataset.is_virtual:
+        raise _NotPlain
+    if dataset.size * dataset.dtype.itemsize > safe_pickle.MAX_BYTES:
+        raise fail(path, f"holds a dataset of more than {safe_pickle.MAX_BYTES >> 20} MB")
+    return dataset[()]
+
+
+def _h5_table(path: Path, group):
+    """format="table": the rows are the compound dataset `table` with fields `index` and
+    `values_block_0` (T, C); the column labels are only in pickled attributes: the group's
+    `non_index_axes` = [(1, [label tuples])] and `info` = {1: {"names": [level names]}}, and the
+    table's `values_block_0_kind` = the block's own labels (must be the same, in the same order)."""
+    table = group["table"]
+    if table.dtype.names != ("index", "values_block_0"):
+        raise _NotPlain
+    labels = _pickled(path, group, "non_index_axes")[0][1]
+    if _pickled(path, table, "values_block_0_kind") != labels:
+        raise _NotPlain
+    return _pickled(path, group, "info")[1]["names"], labels, _data(path, table)["values_block_0"]
+
+
+def _h5_index(path: Path, group, key: str):
+    """A fixed-format column MultiIndex: level i is the string dataset `{key}_level{i}` (level name
+    in its attribute `name`) indexed by the integer codes `{key}_label{i}`."""
+    if group.attrs[f"{key}_variety"] != b"multi":
+        raise _NotPlain
+    names, columns = [], []
+    for i in range(int(group.attrs[f"{key}_nlevels"])):
+        level, codes = group[f"{key}_level{i}"], _data(path, group[f"{key}_label{i}"])
+        if level.attrs["kind"] != b"string" or codes.dtype.kind not in "iu" or (codes < 0).any():
+            raise _NotPlain
+        names.append(level.attrs["name"].decode())
+        columns.append(np.array([v.decode() for v in _data(path, level)], dtype=object)[codes])
+    return names, list(zip(*columns))
+
+
+def _h5_fixed(path: Path, group):
+    """format="fixed": the values are `block0_values` (T, C), its columns `block0_items_*`, which
+    must equal the frame's columns `axis0_*` (one block, nothing pickled)."""
+    names, labels = _h5_index(path, group, "axis0")
+    if int(group.attrs["nblocks"]) != 1 or _h5_index(path, group, "block0_items")[1] != labels:
+        raise _NotPlain
+    return names, labels, _data(path, group["block0_values"])
+
+
 def _columns_h5(path: Path) -> tuple[list[tuple[str, str, str]], np.ndarray]:
     try:
-        import pandas as pd
-        import tables  # noqa: F401  (pandas.read_hdf needs it)
+        import h5py
     except ImportError:
-        raise fail(path, "is a DeepLabCut H5 file, which needs the optional packages pandas and tables (pip install tables), or re-export it as CSV") from None
+        raise fail(path, "is a DeepLabCut H5 file, which needs the optional package h5py (pip install h5py), or re-export it as CSV") from None
     try:
-        df = pd.read_hdf(path)
-    except Exception as exc:  # pandas/PyTables raise many types for corrupt files
+        with h5py.File(path, "r") as f:
+            groups = [g for g in f.values() if isinstance(g, h5py.Group) and "pandas_type" in g.attrs]
+            if len(groups) != 1:
+                raise fail(path, f"holds {len(groups)} pandas tables, expected the one DeepLabCut writes")
+            kind = groups[0].attrs["pandas_type"]
+            if kind not in (b"frame_table", b"frame"):
+                raise _NotPlain
+            names, labels, values = _h5_table(path, groups[0]) if kind == b"frame_table" else _h5_fixed(path, groups[0])
+            if (values.dtype.kind not in "fiu" or values.ndim != 2 or values.shape[1] != len(labels)
+                    or not all(isinstance(c, tuple) and len(c) == len(names) for c in labels)):
+                raise _NotPlain
+    except ReaderError:
+        raise
+    except _NotPlain:
+        raise fail(path, "is not a DeepLabCut table (one block of numbers with text column labels)") from None
+    except Exception as exc:  # h5py and corrupt attributes raise many types
         raise fail(path, f"cannot be read as a DeepLabCut H5 table ({type(exc).__name__})") from None
-    names = list(df.columns.names)
     if "bodyparts" not in names or "coords" not in names:
         raise fail(path, "is not a DeepLabCut table (no 'bodyparts'/'coords' column levels)")
-    ind = df.columns.get_level_values("individuals") if "individuals" in names else ["single"] * df.shape[1]
-    cols = list(zip(map(str, ind), map(str, df.columns.get_level_values("bodyparts")),
-                    map(str, df.columns.get_level_values("coords"))))
-    frames = np.arange(len(df), dtype=np.float64)[:, None]
-    return cols, np.concatenate([frames, df.to_numpy(dtype=np.float64)], axis=1)
+    level = {n: i for i, n in enumerate(names)}
+    cols = [(str(c[level["individuals"]]) if "individuals" in level else "single",
+             str(c[level["bodyparts"]]), str(c[level["coords"]])) for c in labels]
+    frames = np.arange(len(values), dtype=np.float64)[:, None]
+    return cols, np.concatenate([frames, values.astype(np.float64)], axis=1)
 
 
 def read(path: Path, mapping=None, for_inspect: bool = False, **_) -> Detections:

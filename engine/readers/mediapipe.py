@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from . import layouts
 from ._io import fail, load_json, parse_numeric_csv, read_text, require_finite
 from .detections import Detections
@@ -50,6 +51,12 @@ def _detections(path: Path, fmt: str, frame_ids: np.ndarray, values: np.ndarray,
     )
 
 
+def _size_and_fps(path: Path, width, height, rate) -> tuple[tuple[int, int] | None, float | None]:
+    """The stored image size and fps, each None when the file leaves it out, checked when present."""
+    size = None if width is None and height is None else limits.image_size(width, height, path.name)
+    return size, (None if rate is None else limits.fps(rate, path.name))
+
+
 def read_json(path: Path, image_size=None, **_) -> Detections:
     data = load_json(path)
     if not is_mediapipe_json(data):
@@ -60,9 +67,7 @@ def read_json(path: Path, image_size=None, **_) -> Detections:
     for n, fr in enumerate(frames):
         if not isinstance(fr, dict) or not isinstance(fr.get("landmarks"), list):
             raise fail(path, f"frame entry {n} has no 'landmarks' list")
-        fid = fr.get("frame", n)
-        if not isinstance(fid, int) or isinstance(fid, bool):
-            raise fail(path, f"frame entry {n} has a non-integer 'frame'")
+        fid = limits.frame_number(fr.get("frame", n), path.name, f"frame entry {n}'s 'frame'")
         ids[n] = fid
         lms = fr["landmarks"]
         if not lms:
@@ -73,12 +78,7 @@ def read_json(path: Path, image_size=None, **_) -> Detections:
             values[n] = [[lm["x"], lm["y"], lm.get("z", 0.0), lm.get("visibility", 1.0)] for lm in lms]
         except (TypeError, KeyError, ValueError):
             raise fail(path, f"frame {fid} has a landmark without numeric x, y") from None
-    size = fps = None
-    w, h, r = data.get("image_width"), data.get("image_height"), data.get("fps")
-    if isinstance(w, (int, float)) and isinstance(h, (int, float)):
-        size = (int(w), int(h))
-    if isinstance(r, (int, float)) and not isinstance(r, bool):
-        fps = float(r)
+    size, fps = _size_and_fps(path, data.get("image_width"), data.get("image_height"), data.get("fps"))
     if size is None and image_size is not None:
         size = (int(image_size[0]), int(image_size[1]))
     if not frames:
@@ -98,9 +98,7 @@ def video_info(path: Path) -> tuple[tuple[int, int] | None, float | None, str | 
     info = load_json(existing[0])
     if not isinstance(info, dict):
         raise fail(existing[0], "is not a video info object")
-    w, h, r = info.get("width"), info.get("height"), info.get("fps")
-    size = (int(w), int(h)) if isinstance(w, (int, float)) and isinstance(h, (int, float)) else None
-    fps = float(r) if isinstance(r, (int, float)) and not isinstance(r, bool) else None
+    size, fps = _size_and_fps(existing[0], info.get("width"), info.get("height"), info.get("fps"))
     return size, fps, existing[0].name
 
 

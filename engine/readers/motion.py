@@ -10,8 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import limits
 from ..errors import SequenceError
 from ..skeleton import NUM_JOINTS
+
+
+PERSON_EXTENT_M = (0.2, 5.0)   # median diagonal of the 17 joints' bounding box: a child to a giant
 
 
 @dataclass
@@ -34,6 +38,9 @@ class Motion3D:
             raise SequenceError(f"{name}: 3D joints must have shape (frames, 17, 3), got {j.shape}.")
         if not np.isfinite(j).all():
             raise SequenceError(f"{name}: 3D joints contain NaN or infinite values.")
-        if not np.isfinite(self.fps) or self.fps <= 0:
-            raise SequenceError(f"{name}: fps must be positive, got {self.fps}.")
+        limits.fps(self.fps, name)
+        extent = np.median(np.linalg.norm(j.max(axis=1) - j.min(axis=1), axis=-1))
+        if not PERSON_EXTENT_M[0] <= extent <= PERSON_EXTENT_M[1]:
+            raise SequenceError(f"{name}: the skeleton measures {extent:.3g} m across, not a person in metres "
+                                f"(check the file's units).")
         return self

@@ -52,11 +52,24 @@ def guess_body25_variant(kp: np.ndarray, sc: np.ndarray) -> layouts.Layout | Non
     return layouts.BODY25 if e25 < e25b else layouts.BODY25B
 
 
+def _refuse_repeated_frames(path: Path, files: list[Path], numbers: list) -> None:
+    """Two files with one frame number are two clips in one folder (OpenPose run on two cameras
+    writes `..._cam1_000000000000_keypoints.json` and `..._cam2_000000000000_...`): joining them
+    would play one camera after the other as a single motion."""
+    seen: dict[int, str] = {}
+    for f, n in zip(files, numbers):
+        if n in seen:
+            raise fail(path, f"holds two files for frame {n} ({seen[n]} and {f.name}), so it mixes several "
+                             f"clips or cameras; put each clip's files in a folder of its own")
+        seen[n] = f.name
+
+
 def read(path: Path, layout: str | None = None, **_) -> Detections:
     files = frame_files(path)
     numbers = [frame_number(f.name) for f in files]
-    if len(files) > 1 and (None in numbers or len(set(numbers)) != len(numbers)):
+    if len(files) > 1 and None in numbers:
         numbers = list(range(len(files)))  # no usable frame numbers: keep the sorted order
+    _refuse_repeated_frames(path, files, numbers)
     numbers = [n or 0 for n in numbers] if len(files) == 1 else numbers
     order = np.argsort(numbers, kind="stable")
     first = min(numbers)

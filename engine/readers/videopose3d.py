@@ -1,9 +1,12 @@
 """VideoPose3D 2D inputs: the custom dataset `.npz` and raw Detectron2 per-video `.npz`.
 
-TRUST BOUNDARY: both formats store pickled Python objects, so they can only be read with
-`np.load(..., allow_pickle=True)`, and unpickling a file can run arbitrary code. These two readers
-are the only places in the engine that unpickle; open such files only from sources you trust
-(every other reader, including the canonical keypoints `.npz`, uses allow_pickle=False).
+TRUST BOUNDARY: both formats keep dicts and lists as pickled object arrays, and `np.load(...,
+allow_pickle=True)` would run any code a crafted file names (issue #16; `inspect`, and so the
+add-on's Scan button, picks these readers by array names alone). They are read with
+`safe_pickle.load_npz` instead, which rebuilds only plain containers, numbers, strings and numpy
+arrays/dtypes/scalars, never imports anything else, and checks numpy's state and the sizes before
+numpy trusts them; any other pickled object is a one-sentence ReaderError. Arrays without objects
+are read with allow_pickle=False, as every other reader does.
 
 - Custom (`prepare_data_2d_custom.py`): `positions_2d = {video: {'custom': [(T, 17, 2)]}}`,
   `metadata = {'layout_name': 'coco', 'video_metadata': {video: {'w', 'h'}}}`. Several videos per
@@ -18,28 +21,28 @@ given (`--fps`).
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import layouts
+from ..errors import ReaderError
+from .. import limits
+from . import layouts, safe_pickle
 from ._io import fail, require_finite
 from .detections import Detections
 
 
 def _load_pickled(path: Path, keys: set[str], encoding: str = "ASCII") -> dict:
     try:
-        with np.load(path, allow_pickle=True, encoding=encoding) as z:
-            missing = keys - set(z.files)
-            if missing:
-                raise fail(path, f"is not the expected VideoPose3D file (missing {', '.join(sorted(missing))})")
-            return {k: z[k] for k in keys}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, ImportError,
-            AttributeError, TypeError, IndexError, UnicodeError, MemoryError) as exc:
+        arrays = safe_pickle.load_npz(path, keys, encoding)
+    except ReaderError:
+        raise
+    except Exception as exc:  # zipfile, numpy and pickle raise many types for a truncated or corrupt file
         raise fail(path, f"cannot be read as a VideoPose3D .npz, truncated or corrupt ({type(exc).__name__})") from None
-    except Exception as exc:  # arbitrary unpickling errors (e.g. UnpicklingError) of a corrupt file
-        raise fail(path, f"cannot be unpickled as a VideoPose3D .npz ({type(exc).__name__})") from None
+    missing = keys - set(arrays)
+    if missing:
+        raise fail(path, f"is not the expected VideoPose3D file (missing {', '.join(sorted(missing))})")
+    return arrays
 
 
 def _item(path: Path, arr, what: str):
@@ -86,7 +89,7 @@ def read_custom(path: Path, video=None, **_) -> Detections:
     size = None
     wh = video_meta.get(name)
     if isinstance(wh, dict) and "w" in wh and "h" in wh:
-        size = (int(wh["w"]), int(wh["h"]))
+        size = limits.image_size(wh["w"], wh["h"], path.name)
     videos = []
     for n in names:
         try:
@@ -133,7 +136,7 @@ def read_detectron2(path: Path, **_) -> Detections:
     require_finite(path, k[:, [0, 1, 3]], b)
     size = None
     if isinstance(metadata, dict) and "w" in metadata and "h" in metadata:
-        size = (int(metadata["w"]), int(metadata["h"]))
+        size = limits.image_size(metadata["w"], metadata["h"], path.name)
     return Detections(
         format="detectron2-npz", path_name=path.name, layout=layouts.COCO17, num_frames=len(boxes),
         frame=np.concatenate(frames).astype(np.int64), keypoints=np.ascontiguousarray(k[:, :2].transpose(0, 2, 1)),

@@ -152,7 +152,7 @@ def test_bad_flags_are_one_sentence_errors_and_write_nothing(engine, tiny_checkp
     out = tmp_path / "o.npz"
     proc = engine("lift", str(keypoints_file), "-o", str(out), "--checkpoint", str(tiny_checkpoint),
                   "--smooth", "butterworth", "--smooth-hz", "100")          # above Nyquist at 30 fps
-    assert proc.returncode != 0 and "error: The smoothing cutoff must lie between 0 and 15 Hz" in proc.stderr
+    assert proc.returncode != 0 and "the smoothing cut-off must lie between 0 and 15 Hz" in proc.stderr
     assert not out.exists() and not list(tmp_path.glob("o*"))
     proc = engine("lift", str(keypoints_file), str(keypoints_file), "-o", str(out), "--checkpoint", str(tiny_checkpoint))
-    assert proc.returncode != 0 and "must name a directory" in proc.stderr and not out.exists()
+    assert proc.returncode != 0 and "must name a folder" in proc.stderr and not out.exists()

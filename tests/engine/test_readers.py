@@ -131,7 +131,7 @@ def test_keypoints_npz_roundtrip(tmp_path):
 
 def test_result_npz_is_motion3d(tmp_path):
     t = 4
-    j = np.random.default_rng(1).normal(size=(t, 17, 3)).astype(np.float32)
+    j = np.random.default_rng(1).normal(scale=0.3, size=(t, 17, 3)).astype(np.float32)
     path = tmp_path / "res.npz"
     LiftResult(j, j + 1, 30.0, ["walk"], np.ones((t, 1), np.float32), ["walking"] * t, {}).save(path)
     m = read_sequence(path)

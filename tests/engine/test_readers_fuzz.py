@@ -1,4 +1,4 @@
-"""Property test: on arbitrary or mutated bytes, readers raise EngineError subclasses only."""
+"""Property test: on arbitrary or mutated bytes, readers raise one-sentence EngineErrors or return a valid sequence."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from engine.errors import EngineError
 from engine.readers import read_sequence
+from engine.sequence import KeypointSequence
 
 EXTS = [".json", ".csv", ".npz", ".trc", ".h5", ".txt"]
 SEEDS = {
@@ -30,12 +31,21 @@ json_values = st.recursive(
 
 
 def _read(tmp_path, name, data: bytes):
+    """Read the bytes as a file: an error must be one sentence, a success a sequence that keeps the
+    contract (finite, scores in [0, 1], some pose of more than a point), and the file stays as it was."""
     path = tmp_path / name
     path.write_bytes(data)
     try:
-        read_sequence(path, image_size=(100, 100), fps=30, mapping=None)
+        seq = read_sequence(path, image_size=(100, 100), fps=30, mapping=None)
     except EngineError as exc:
-        assert str(exc).strip(), "errors carry a message"
+        message = str(exc)
+        assert message.strip() and "\n" not in message and message.endswith("."), "errors are one sentence"
+    else:
+        seq.validate()
+        if isinstance(seq, KeypointSequence):
+            seen = seq.scores > 0
+            assert seen.any() and np.ptp(seq.keypoints[seen], axis=0).max() >= 1.0
+    assert path.read_bytes() == data
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -57,7 +57,10 @@ def test_frames_without_a_torso_are_nan_and_the_summary_warns_above_the_threshol
     bad = summarise(np.r_[np.full(30, 2 * POOR_FIT), np.nan])
     assert bad["frames"] == 30 and bad["warning"].startswith("The 3D agrees poorly with the 2D keypoints")
     assert f"{2 * POOR_FIT:.0%}" in bad["warning"] and bad["warning"].count(".") == 1     # one sentence
-    assert summarise(np.full(4, np.nan)) == {"median": None, "p90": None, "frames": 0, "warning": None}
+    unmeasured = summarise(np.full(4, np.nan))          # silence would read as a good fit: say it could not be measured
+    assert (unmeasured["median"], unmeasured["p90"], unmeasured["frames"]) == (None, None, 0)
+    assert unmeasured["warning"].startswith("How well the 3D fits the 2D keypoints could not be measured")
+    assert unmeasured["warning"].count(".") == 1
 
 
 @pytest.mark.slow
