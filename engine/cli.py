@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from . import limits
-from .errors import EngineError, InputError
+from .errors import EngineError
 
 EXIT_ERROR, EXIT_CANCELLED = 2, 130
 MAX_SEED = 2 ** 63 - 1        # torch.Generator's range
@@ -40,53 +40,43 @@ def _reader_options(args) -> dict:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one sentence on stderr (exit 2), like every other error."""
+    """argparse whose usage errors are one sentence on stderr (exit 2), like every other error:
+    "argument --steps: must be ..." becomes "--steps must be ..."."""
 
     def error(self, message: str):
-        message = message[0].upper() + message[1:]
-        self.exit(EXIT_ERROR, f"error: {message.rstrip('.')}.\n")
+        flag, sep, problem = message.partition(": ")
+        if sep and flag.startswith("argument "):
+            message = f"{flag[len('argument '):]} {problem}" if problem.startswith("must") else f"{flag[len('argument '):]}: {problem}"
+        self.exit(EXIT_ERROR, f"error: {message[0].upper() + message[1:].rstrip('.')}.\n")
 
 
-def _flag_type(check):
-    """An argparse `type=` from a limits check: its sentence becomes the usage error."""
+def _ranged(lo, hi, whole: bool = True, unit: str = ""):
+    """An argparse `type=` for a number within [lo, hi] (hi None: no upper bound), whole or not."""
     def convert(text: str):
         try:
-            return check(text)
-        except InputError as exc:
-            raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+            number = int(text) if whole else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {'whole ' if whole else ''}number, got '{text}'") from None
+        if not (lo <= number and (hi is None or number <= hi)):    # NaN fails both comparisons
+            show = lambda v: f"{v:,}" if isinstance(v, int) else f"{v:,g}"  # noqa: E731
+            bound = f"at least {show(lo)}" if hi is None else f"between {show(lo)} and {show(hi)}"
+            raise argparse.ArgumentTypeError(f"must be {bound}{unit}, got {text}")
+        return number
     return convert
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"'{text}' is not a number") from None
-
-
-def _int_flag(lo: int, hi: int | None):
-    return _flag_type(lambda text: limits.positive_int(text, "the value", lo, hi))
-
-
-def _positive_hz(text: str) -> float:
-    hz = _number(text)
-    if not 0 < hz < limits.FPS_RANGE[1] / 2:
-        raise InputError(f"the cut-off must be a positive frequency below {limits.FPS_RANGE[1] / 2:g} Hz, got {text}")
-    return hz
 
 
 def _add_reader_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto", help="input format (default: detect it)")
     p.add_argument("--person", default=None, help="track id to lift when a file holds several people (default: the most visible)")
-    p.add_argument("--fps", type=_flag_type(lambda t: limits.fps(_number(t), "--fps")), default=None,
+    p.add_argument("--fps", type=_ranged(*limits.FPS_RANGE, whole=False, unit=" fps"), default=None,
                    help="frame rate, when the file does not say it")
-    p.add_argument("--image-size", type=_flag_type(lambda t: limits.image_size(_number(t), 1, "--image-size")[0]),
+    p.add_argument("--image-size", type=_ranged(*limits.IMAGE_SIZE_RANGE, unit=" px"),
                    nargs=2, metavar=("W", "H"), default=None, help="image size in pixels, when the file does not say it")
     p.add_argument("--layout", default=None, help="force the source layout (e.g. body25, body25b, coco18 for OpenPose)")
     p.add_argument("--mapping", default=None, help="JSON mapping of body-part names to H36M joints (DeepLabCut)")
     p.add_argument("--video", default=None, help="which video of a multi-video file (VideoPose3D custom npz): name or "
                    "index from 'inspect' (default: the first)")
-    p.add_argument("--max-frames", type=_int_flag(1, None), default=limits.MAX_FRAMES,
+    p.add_argument("--max-frames", type=_ranged(1, None), default=limits.MAX_FRAMES,
                    help=f"refuse clips longer than this many frames (default {limits.MAX_FRAMES:,})")
 
 
@@ -165,18 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reader_flags(p)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
-    p.add_argument("--steps", type=_int_flag(1, MAX_STEPS), default=None, help="DDIM steps K (overrides the preset)")
-    p.add_argument("--hypotheses", type=_int_flag(1, MAX_HYPOTHESES), default=None, help="hypotheses H (overrides the preset)")
+    p.add_argument("--steps", type=_ranged(1, MAX_STEPS), default=None, help="DDIM steps K (overrides the preset)")
+    p.add_argument("--hypotheses", type=_ranged(1, MAX_HYPOTHESES), default=None, help="hypotheses H (overrides the preset)")
     p.add_argument("--aggregation", default=None, choices=["mean", "jpma"])
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None, help="flip test-time augmentation")
-    p.add_argument("--seed", type=_int_flag(0, MAX_SEED), default=None, help="random seed (a fixed seed gives identical output)")
-    p.add_argument("--action-window", type=_int_flag(0, limits.MAX_FRAMES), default=None,
+    p.add_argument("--seed", type=_ranged(0, MAX_SEED), default=None, help="random seed (a fixed seed gives identical output)")
+    p.add_argument("--action-window", type=_ranged(0, limits.MAX_FRAMES), default=None,
                    help="frames over which the action prompt's probabilities are averaged "
                         f"(0: per window; default {PRESETS['fast'].action_window})")
     p.add_argument("--checkpoint", default=None, help="checkpoint .safetensors (default: the shipped weights)")
     p.add_argument("--smooth", default=DEFAULT_METHOD, choices=METHODS,
                    help=f"temporal filter of the 3D joints (default {DEFAULT_METHOD}; none: the model's raw output)")
-    p.add_argument("--smooth-hz", type=_flag_type(_positive_hz), default=None,
+    p.add_argument("--smooth-hz", type=_ranged(1e-3, limits.FPS_RANGE[1] / 2, whole=False, unit=" Hz"), default=None,
                    help=f"cutoff in Hz for the smoothing filter (default {BUTTERWORTH_HZ:g} for butterworth)")
     p.set_defaults(func=cmd_lift)
 

@@ -98,15 +98,3 @@ def longest_gap(frames, who: str, rate: float) -> None:
         raise _say(who, f"has no detection for {missing:,} frames ({missing / rate / 60:.1f} minutes, frames "
                         f"{a + 1}-{b - 1}), longer than the {MAX_GAP_SECONDS / 60:.0f}-minute limit; "
                         f"split the file at the gap")
-
-
-def positive_int(value: str, what: str, lo: int = 1, hi: int | None = None) -> int:
-    """A command-line integer within [lo, hi] (argparse `type=`); the message names the flag."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise InputError(f"{what} must be a whole number, got '{value}'.") from None
-    if number < lo or (hi is not None and number > hi):
-        bound = f"at least {lo:,}" if hi is None else f"between {lo:,} and {hi:,}"
-        raise InputError(f"{what} must be {bound}, got {value}.")
-    return number

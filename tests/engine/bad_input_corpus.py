@@ -260,9 +260,8 @@ class Payload:
 
 def _damaged(writer, damage):
     """A case builder: write the valid file, then damage its bytes."""
-    def build(d: Path, flags=()):
+    def build(d: Path):
         path = writer(d)
-        path = path[0] if isinstance(path, tuple) else path
         target = path if path.is_file() else sorted(path.iterdir())[len(list(path.iterdir())) // 2]
         target.write_bytes(damage(target.read_bytes()))
         return path
@@ -276,6 +275,25 @@ _DAMAGES = {
 }
 
 
+def _write_dlc_csv(d: Path, kp, sc) -> Path:
+    return write_dlc(d, kp, sc)[0]
+
+
+# format -> (writer(d, kp, sc) -> path, the flags its files need beyond themselves)
+WRITERS = {
+    "keypoints-npz": (write_keypoints_npz, lambda d: []),
+    "openpose": (write_openpose, lambda d: SIZE_FPS),
+    "coco-json": (write_coco, lambda d: SIZE_FPS),
+    "alphapose": (lambda d, k, s: write_coco(d, k, s, alphapose=True), lambda d: SIZE_FPS),
+    "mmpose": (write_mmpose, lambda d: SIZE_FPS),
+    "mediapipe-json": (write_mediapipe_json, lambda d: []),
+    "mediapipe-csv": (write_mediapipe_csv, lambda d: []),
+    "vp3d-custom": (write_vp3d, lambda d: ["--fps", "30"]),
+    "detectron2-npz": (write_detectron2, lambda d: ["--fps", "30"]),
+    "dlc": (_write_dlc_csv, lambda d: SIZE_FPS + ["--mapping", str(d / "mapping.json")]),
+}
+
+
 def _format_cases() -> list[Case]:
     """Per format: the valid clip lifts, and the damaged or absurd variants are refused."""
     kp, sc = _h36m()
@@ -283,43 +301,31 @@ def _format_cases() -> list[Case]:
     point = np.full_like(kp, 500.0)
     nan_kp = kp.copy()
     nan_kp[5, 3] = np.nan
-    writers = {
-        "keypoints-npz": (lambda d, k=kp, s=sc: write_keypoints_npz(d, k, s), []),
-        "openpose": (lambda d, k=kp, s=sc: write_openpose(d, k, s), SIZE_FPS),
-        "coco-json": (lambda d, k=kp, s=sc: write_coco(d, k, s), SIZE_FPS),
-        "alphapose": (lambda d, k=kp, s=sc: write_coco(d, k, s, alphapose=True), SIZE_FPS),
-        "mmpose": (lambda d, k=kp, s=sc: write_mmpose(d, k, s), SIZE_FPS),
-        "mediapipe-json": (lambda d, k=kp, s=sc: write_mediapipe_json(d, k, s), []),
-        "mediapipe-csv": (lambda d, k=kp, s=sc: write_mediapipe_csv(d, k, s), []),
-        "vp3d-custom": (lambda d, k=kp, s=sc: write_vp3d(d, k, s), ["--fps", "30"]),
-        "detectron2-npz": (lambda d, k=kp, s=sc: write_detectron2(d, k, s), ["--fps", "30"]),
-    }
     cases = []
-    for fmt, (writer, flags) in writers.items():
-        def lift(write, flags=flags):
-            return lambda d: _lift(write(d), d, *flags)
-        cases.append(Case(fmt, "valid clip", lift(writer), "success", FRAMES))
-        cases.append(Case(fmt, "valid clip, inspect", lambda d, w=writer: ["inspect", str(w(d))], "success"))
+    for fmt, (write, needs) in WRITERS.items():
+        def lift(make, needs=needs, extra=()):
+            """A case that writes its file with `make(d)` and lifts it with the format's flags, then `extra`."""
+            return lambda d: _lift(make(d), d, *needs(d), *extra)
+
+        def clip(k, s, write=write):
+            return lambda d: write(d, k, s)
+
+        valid = clip(kp, sc)
+        cases.append(Case(fmt, "valid clip", lift(valid), "success", FRAMES))
+        cases.append(Case(fmt, "valid clip, inspect", lambda d, w=valid: ["inspect", str(w(d))], "success"))
         for damage, fn in _DAMAGES.items():
-            cases.append(Case(fmt, damage, lift(_damaged(writer, fn))))
-        if fmt not in ("vp3d-custom",):      # VideoPose3D files store no confidences
-            cases.append(Case(fmt, "zero confidences", lift(lambda d, fmt=fmt: _rewrite(fmt, d, kp, zero))))
-        cases.append(Case(fmt, "all joints at one pixel", lift(lambda d, fmt=fmt: _rewrite(fmt, d, point, sc))))
+            cases.append(Case(fmt, damage, lift(_damaged(valid, fn))))
+        if fmt != "vp3d-custom":      # VideoPose3D files store no confidences
+            cases.append(Case(fmt, "zero confidences", lift(clip(kp, zero))))
+        cases.append(Case(fmt, "all joints at one pixel", lift(clip(point, sc))))
         if fmt in ("keypoints-npz", "vp3d-custom", "detectron2-npz", "mmpose"):
-            cases.append(Case(fmt, "NaN coordinate", lift(lambda d, fmt=fmt: _rewrite(fmt, d, nan_kp, sc))))
-        cases.append(Case(fmt, "--image-size 100000 1080", lambda d, w=writer: _lift(w(d), d, "--image-size", "100000", "1080", "--fps", "30")))
-        cases.append(Case(fmt, "--image-size 1e25 1080", lambda d, w=writer: _lift(w(d), d, "--image-size", "1e25", "1080", "--fps", "30")))
-        cases.append(Case(fmt, "--image-size 10 10 (keypoints far outside)", lambda d, w=writer: _lift(w(d), d, "--image-size", "10", "10", "--fps", "30")))
-        cases.append(Case(fmt, "--fps 0.5 --smooth none", lambda d, w=writer: _lift(w(d), d, "--image-size", str(W), str(H), "--fps", "0.5", "--smooth", "none")))
+            cases.append(Case(fmt, "NaN coordinate", lift(clip(nan_kp, sc))))
+        if fmt == "dlc":              # an empty or NaN cell is DeepLabCut's "not detected"
+            cases.append(Case(fmt, "NaN cell (not detected)", lift(clip(nan_kp, sc)), "success", FRAMES))
+        for flags in (["--image-size", "100000", "1080"], ["--image-size", "1e25", "1080"],
+                      ["--image-size", "10", "10"], ["--fps", "0.5", "--smooth", "none"]):
+            cases.append(Case(fmt, " ".join(flags), lift(valid, extra=flags)))
     return cases
-
-
-def _rewrite(fmt: str, d: Path, kp, sc) -> Path:
-    """The same format written from other keypoints and scores (for NaN, zero and collapsed cases)."""
-    return {"keypoints-npz": write_keypoints_npz, "openpose": write_openpose, "coco-json": write_coco,
-            "alphapose": lambda d, k, s: write_coco(d, k, s, alphapose=True), "mmpose": write_mmpose,
-            "mediapipe-json": write_mediapipe_json, "mediapipe-csv": write_mediapipe_csv,
-            "vp3d-custom": write_vp3d, "detectron2-npz": write_detectron2}[fmt](d, kp, sc)
 
 
 def _specific_cases() -> list[Case]:
@@ -358,16 +364,14 @@ def _specific_cases() -> list[Case]:
     c.append(Case("mmpose", "frames 0 and 3,000,000, inspect", lambda d: ["inspect", str(write_mmpose(d, kp[:2], sc[:2], [0, 3_000_000]))]))
     c.append(Case("openpose", "two cameras in one folder", lambda d: _lift(
         (write_openpose(d, kp[:15], sc[:15], prefix="trial_cam1"), write_openpose(d, kp[:15], sc[:15], prefix="trial_cam2"))[0], d, *SIZE_FPS)))
-    c.append(Case("dlc", "valid clip", lambda d: _lift(write_dlc(d, kp, sc)[0], d, *SIZE_FPS, "--mapping", str(d / "mapping.json")), "success", FRAMES))
     c.append(Case("dlc", "no mapping", lambda d: _lift(write_dlc(d, kp, sc)[0], d, *SIZE_FPS)))
-    c.append(Case("dlc", "truncated", lambda d: _lift(_damaged(lambda d: write_dlc(d, kp, sc), _DAMAGES["truncated"])(d), d,
-                                                       *SIZE_FPS, "--mapping", str(d / "mapping.json"))))
     c.append(Case("trc", "valid clip", lambda d: _lift(write_trc(d), d), "success", FRAMES))
     c.append(Case("trc", "millimetres labelled as metres", lambda d: _lift(write_trc(d, scale=1000.0), d)))
     c.append(Case("trc", "DataRate 0", lambda d: _lift(write_trc(d, rate="0"), d)))
-    c.append(Case("trc", "truncated", lambda d: _lift(_damaged(write_trc, _DAMAGES["truncated"])(d), d)))
+    for damage, fn in _DAMAGES.items():
+        c.append(Case("trc", damage, lambda d, fn=fn: _lift(_damaged(write_trc, fn)(d), d)))
+        c.append(Case("result-npz", damage, lambda d, fn=fn: _lift(_damaged(write_result, fn)(d), d)))
     c.append(Case("result-npz", "valid result", lambda d: _lift(write_result(d), d), "success", FRAMES))
-    c.append(Case("result-npz", "truncated", lambda d: _lift(_damaged(write_result, _DAMAGES["truncated"])(d), d)))
     # Flags.
     valid = lambda d: write_keypoints_npz(d, kp, sc)  # noqa: E731
     for flags in (["--hypotheses", "-1"], ["--hypotheses", "0"], ["--steps", "0"], ["--steps", "-3"],
