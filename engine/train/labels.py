@@ -13,6 +13,8 @@ import csv
 import re
 from pathlib import Path
 
+from ..actions import mirrored_action_index
+
 # Bandai set 1 (17 actions) and set 2 (10 actions), plus the CMU actions no Bandai action covers.
 ACTION_VOCAB: tuple[str, ...] = tuple(sorted({
     "bow", "bye", "byebye", "call", "dance-long", "dance-short", "dash", "guide", "kick", "punch",
@@ -96,22 +98,6 @@ def cmu_labels(path: str | Path, index: dict[tuple[int, int], str]) -> tuple[str
     except ValueError:
         description = ""
     return cmu_action(description), "normal"
-
-
-def mirrored_action(action: str) -> str:
-    """The label of the horizontally flipped motion: left and right swap ('wave-left-hand' ->
-    'wave-right-hand'). Flip augmentation must flip the label too, or half the left/right
-    examples teach the wrong class."""
-    words = action.split("-")
-    swapped = ["right" if w == "left" else "left" if w == "right" else w for w in words]
-    return "-".join(swapped)
-
-
-def mirrored_action_index(actions) -> tuple[int, ...]:
-    """Index of each action's mirror in `actions` (itself when the mirror is not a class)."""
-    actions = list(actions)
-    return tuple(actions.index(mirrored_action(a)) if mirrored_action(a) in actions else i
-                 for i, a in enumerate(actions))
 
 
 # MIRRORED_ACTION_INDEX[i] = index of the mirrored ACTION_VOCAB[i].

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..frames import normalise_screen
 from ..skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE, ROOT
+from ..windows import window_starts
 from . import cameras as cams
 from .bvh import MocapError, read_bvh
 from .detector_noise import add_detector_noise, flip_batch
@@ -440,9 +441,7 @@ class WindowSampler:
         if stride is None:
             return out
         t = len(clip.joints)
-        starts = np.arange(0, max(t - self.window, 0) + 1, stride)
-        if starts[-1] + self.window < t:
-            starts = np.append(starts, t - self.window)
+        starts = np.asarray(window_starts(t, self.window, self.window - stride), dtype=np.int64)
         frame = np.clip(starts[:, None] + np.arange(self.window), 0, t - 1)
         for key in ("keypoints2d", "keypoints2d_clean", "scores", "joints3d", "root"):
             out[key] = out[key][frame]

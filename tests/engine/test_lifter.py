@@ -6,7 +6,8 @@ import torch
 
 from engine.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from engine.errors import CheckpointError, SequenceError
-from engine.lifter import PRESETS, Lifter, SamplingSettings, stitch, window_starts
+from engine.lifter import PRESETS, Lifter, SamplingSettings
+from engine.windows import stitch, window_starts
 from engine.model import DreamPose3D, ModelConfig
 from engine.smoothing import BUTTERWORTH_HZ, butterworth, moving_average, smooth
 
@@ -140,7 +141,7 @@ def test_bad_sequences_are_refused(tiny_checkpoint):
 
 
 def test_flip_tta_mirrors_left_right_action_probabilities():
-    from engine.train.labels import mirrored_action_index
+    from engine.actions import mirrored_action_index
 
     actions = ["walk", "wave-left-hand", "wave-right-hand", "walk-turn-left", "walk-turn-right", "other"]
     assert list(mirrored_action_index(actions)) == [0, 2, 1, 4, 3, 5]

@@ -463,7 +463,8 @@ def test_custom_library_auto_mapped_end_to_end(tmp_path, monkeypatch, z_up):
 
 
 def test_flip_augmentation_mirrors_left_right_action_labels():
-    from engine.train.labels import ACTION_VOCAB, MIRRORED_ACTION_INDEX, mirrored_action
+    from engine.actions import mirrored_action
+    from engine.train.labels import ACTION_VOCAB, MIRRORED_ACTION_INDEX
 
     assert mirrored_action("wave-left-hand") == "wave-right-hand"
     assert mirrored_action("walk-turn-right") == "walk-turn-left"
