@@ -3,18 +3,18 @@
 Each lifted pose is seen from the camera (its camera-frame x, y) and fitted to the frame's 2D keypoints
 with one scale and one shift (weak perspective, least squares over the joints the detector saw). The
 mean distance that remains, divided by the 2D torso height (hip centre to thorax), says how much of
-the detection the 3D ignores. On real Detectron2 output of standing exercises it is 6-9 %; on
-planks and push-ups, which nothing in the training data resembles, 20-150 %
-(`benchmarks/bench_real_input.py`). On the held-out mocap test split with detector-like 2D noise the
-per-clip median is 11 % (at most 20 %), and the true 3D itself scores 10 % there: noise and
-perspective leave a floor. `lift` records the median in the result's meta and warns above
-`POOR_FIT`, so a user learns that a lift is unreliable before animating with it. It flags lifts that
-ignore the 2D, not small errors: within the test split it barely ranks clips by MPJPE.
+the detection the 3D ignores. Poses unlike anything in the training data (planks, push-ups)
+score far worse than standing ones, and noise and perspective leave a floor even for the true 3D;
+the figures are in the model card (weights/MODEL_CARD.md) and `benchmarks/bench_real_input.py`
+measures them. `lift` records the median in the result's meta and warns above `POOR_FIT`, so a
+user learns that a lift is unreliable before animating with it. It flags lifts that ignore the
+2D, not small errors.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .skeleton import LEFT_HIP, RIGHT_HIP, THORAX
 
@@ -26,16 +26,24 @@ def torso_height(keypoints: np.ndarray) -> np.ndarray:
     return np.linalg.norm((keypoints[:, LEFT_HIP] + keypoints[:, RIGHT_HIP]) / 2 - keypoints[:, THORAX], axis=-1)
 
 
-def fit_weak_perspective(xy3d: np.ndarray, xy2d: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """(T, J, 2) camera-frame x, y, (T, J, 2) 2D and optional (T, J) weights -> (T, J, 2) the 3D's
-    projection under the per-frame scale and shift that fit the 2D best (weighted least squares)."""
-    w = np.ones(xy2d.shape[:2]) if weights is None else np.asarray(weights, dtype=np.float64)
+def fit_weak_perspective(xy3d, xy2d, weights=None):
+    """(..., J, 2) camera-frame x, y, (..., J, 2) 2D and optional (..., J) weights -> (..., J, 2) the
+    3D's projection under the scale and shift that fit the 2D best (closed-form weighted least
+    squares, per frame: min sum_j w_j |s * X_j + t - u_j|^2). Scale-free, so it needs no camera
+    intrinsics. Torch tensors in, tensors out (the sampler's JPMA picks hypotheses with it on the
+    GPU); numpy arrays in, float64 numpy out."""
+    as_numpy = not isinstance(xy3d, torch.Tensor)
+    if as_numpy:
+        xy3d, xy2d = torch.from_numpy(np.asarray(xy3d, np.float64)), torch.from_numpy(np.asarray(xy2d, np.float64))
+        weights = None if weights is None else torch.from_numpy(np.asarray(weights, np.float64))
+    w = torch.ones_like(xy2d[..., 0]) if weights is None else weights.to(xy2d.dtype)
     w = w[..., None]
-    total = np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-    c3, c2 = (w * xy3d).sum(axis=1, keepdims=True) / total, (w * xy2d).sum(axis=1, keepdims=True) / total
+    wsum = w.sum(-2, keepdim=True).clamp_min(1e-6)
+    c3, c2 = (w * xy3d).sum(-2, keepdim=True) / wsum, (w * xy2d).sum(-2, keepdim=True) / wsum
     a, b = xy3d - c3, xy2d - c2
-    scale = (w * a * b).sum(axis=(1, 2)) / np.maximum((w * a * a).sum(axis=(1, 2)), 1e-12)
-    return scale[:, None, None] * a + c2
+    scale = (w * a * b).sum((-2, -1), keepdim=True) / (w * a * a).sum((-2, -1), keepdim=True).clamp_min(1e-9)
+    proj = scale * a + c2
+    return proj.numpy() if as_numpy else proj
 
 
 def reprojection_error(joints3d: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -7,12 +7,9 @@
 
 `moving_average` is for per-frame class probabilities (the action prompt), not for joints.
 
-The default of `lift` (CLI and add-on) is `butterworth` at 4 Hz. Chosen on the validation split
-(133 clips, noisy 2D, shipped weights): MPJPE 80.4 mm unfiltered; 78.8 / 78.6 / 78.7 / 79.0 / 79.3
-at 2 / 3 / 4 / 6 / 8 Hz; one-euro 84.0 / 82.2 / 80.5 at 0.5 / 1 / 2 Hz (its lag costs accuracy).
-ACC-ERR 40.0 -> 4.7 at 4 Hz. Every action of that split gained, fast ones (run, dash, slash)
-included; 4 Hz rather than 3 keeps a little more of motions the split barely has (kicks, jumps)
-for 0.1 mm.
+The default of `lift` (CLI and add-on) is `butterworth` at 4 Hz, the best cut-off on the
+validation split; one-euro's lag cost accuracy at every cut-off tried. The measurements are in
+the model card (weights/MODEL_CARD.md, "Evaluation"), where they are kept current.
 """
 
 from __future__ import annotations

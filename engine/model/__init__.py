@@ -2,6 +2,6 @@
 
 from .config import ModelConfig
 from .denoiser import DreamPose3D
-from .diffusion import GaussianDiffusion, aggregate
+from .diffusion import DiffusionSettings, GaussianDiffusion, aggregate
 
-__all__ = ["ModelConfig", "DreamPose3D", "GaussianDiffusion", "aggregate"]
+__all__ = ["ModelConfig", "DreamPose3D", "DiffusionSettings", "GaussianDiffusion", "aggregate"]

@@ -2,26 +2,28 @@
 
 The network predicts x0 (the clean root-relative 3D window) from x_t. Training draws t from the
 T = 1000 steps of a cosine schedule (Nichol & Dhariwal 2021; uniformly, or biased towards high noise
-by `config.time_bias`) and noises s * x0 by q(x_t | x_0), where s = `config.signal_scale` sets the
-signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). With `config.gate_noisy_input` the
+by `settings.time_bias`) and noises s * x0 by q(x_t | x_0), where s = `settings.signal_scale` sets the
+signal-to-noise ratio of the poses (DiffusionDet's "SNR scale"). With `settings.gate_noisy_input` the
 network reads sqrt(abar_t) * x_t, so at t = T it sees no noise at all and regresses x0 from 2D.
 Sampling starts H hypotheses from Gaussian noise and runs K DDIM steps (Song et al. 2021, eta = 0); each step re-noises the
 predicted x0 to the next (smaller) step with q_sample and the implied noise. Hypotheses are
 aggregated by their mean or per joint by 2D reprojection (JPMA, Shan et al. 2023 "D3DP"): for each
 joint the hypothesis whose projection lies closest to the detected 2D keypoint wins.
 
-With `config.diffusion = False` the same network is a plain regression lifter (x_t = 0, t = 0),
+With `settings.enabled = False` (the config's `diffusion` field) the same network is a plain regression lifter (x_t = 0, t = 0),
 the non-diffusion baseline of the ablations.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..reprojection import fit_weak_perspective
 from .config import ModelConfig
 from .denoiser import DreamPose3D
 from .multiframe_head import HallucinativePoseDecoder
@@ -44,36 +46,39 @@ def linear_beta_schedule(timesteps: int) -> torch.Tensor:
 SCHEDULES = {"cosine": cosine_beta_schedule, "linear": linear_beta_schedule}
 
 
-def fit_scale_translation(pose3d: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-    """Weak-perspective projection of root-relative 3D poses onto the 2D keypoints.
+@dataclass(frozen=True)
+class DiffusionSettings:
+    """The noise process, apart from the network: what `GaussianDiffusion` reads, once.
 
-    Fits s, t minimising sum_j c_j |s * X_j[:2] + t - u_j|^2 per frame in closed form and returns
-    the projected 2D (..., J, 2). Scale-free, so it needs no camera intrinsics.
+    A checkpoint stores these among its `ModelConfig` fields (one JSON object travels with the
+    weights); `from_config` picks them out, so the process never reaches into the network's config.
+    `enabled` False is the plain regression baseline: no noise, one pass from zeros.
     """
-    w = scores[..., None]
-    wsum = w.sum(-2, keepdim=True).clamp_min(1e-6)
-    xy = pose3d[..., :2]
-    mx, mu = (w * xy).sum(-2, keepdim=True) / wsum, (w * keypoints2d).sum(-2, keepdim=True) / wsum
-    dx, du = xy - mx, keypoints2d - mu
-    s = (w * dx * du).sum((-2, -1), keepdim=True) / (w * dx * dx).sum((-2, -1), keepdim=True).clamp_min(1e-9)
-    return s * dx + mu
+
+    enabled: bool = True
+    timesteps: int = 1000
+    schedule: str = "cosine"
+    signal_scale: float = 1.0
+    time_bias: float = 1.0
+    gate_noisy_input: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig) -> "DiffusionSettings":
+        return cls(enabled=cfg.diffusion, timesteps=cfg.timesteps, schedule=cfg.schedule,
+                   signal_scale=cfg.signal_scale, time_bias=cfg.time_bias, gate_noisy_input=cfg.gate_noisy_input)
 
 
 class GaussianDiffusion(nn.Module):
-    def __init__(self, model: DreamPose3D):
+    def __init__(self, model: DreamPose3D, settings: DiffusionSettings | None = None):
         super().__init__()
         self.model = model
-        cfg: ModelConfig = model.config
-        betas = SCHEDULES[cfg.schedule](cfg.timesteps)
+        self.settings = settings or DiffusionSettings.from_config(model.config)
+        betas = SCHEDULES[self.settings.schedule](self.settings.timesteps)
         alphas_cumprod = torch.cumprod(1 - betas, dim=0)
-        self.num_timesteps = cfg.timesteps
+        self.num_timesteps = self.settings.timesteps
         # q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I)
         self.register_buffer("sqrt_alphas_cumprod", alphas_cumprod.sqrt().float(), persistent=False)
         self.register_buffer("sqrt_one_minus_alphas_cumprod", (1 - alphas_cumprod).sqrt().float(), persistent=False)
-
-    @property
-    def config(self) -> ModelConfig:
-        return self.model.config
 
     @staticmethod
     def _extract(a: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -81,20 +86,20 @@ class GaussianDiffusion(nn.Module):
 
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """x_t for the pose x0 (metres); the signal is s * x0."""
-        return self._extract(self.sqrt_alphas_cumprod, t) * self.config.signal_scale * x0 + \
+        return self._extract(self.sqrt_alphas_cumprod, t) * self.settings.signal_scale * x0 + \
             self._extract(self.sqrt_one_minus_alphas_cumprod, t) * noise
 
     def model_input(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """What the network reads for x_t: x_t itself, or sqrt(abar_t) * x_t with `gate_noisy_input`."""
-        return self._extract(self.sqrt_alphas_cumprod, t) * x_t if self.config.gate_noisy_input else x_t
+        return self._extract(self.sqrt_alphas_cumprod, t) * x_t if self.settings.gate_noisy_input else x_t
 
     def predict_noise_from_start(self, x_t: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-        return (x_t - self._extract(self.sqrt_alphas_cumprod, t) * self.config.signal_scale * x0) / \
+        return (x_t - self._extract(self.sqrt_alphas_cumprod, t) * self.settings.signal_scale * x0) / \
             self._extract(self.sqrt_one_minus_alphas_cumprod, t)
 
     def training_timesteps(self, b: int, device) -> torch.Tensor:
         """(b,) steps, uniform for time_bias 1, else skewed towards T - 1."""
-        u = torch.rand(b, device=device) ** (1.0 / self.config.time_bias)
+        u = torch.rand(b, device=device) ** (1.0 / self.settings.time_bias)
         return (u * self.num_timesteps).long().clamp_max(self.num_timesteps - 1)
 
     # --- training ---------------------------------------------------------------------------------
@@ -103,7 +108,7 @@ class GaussianDiffusion(nn.Module):
         """Noise x0 at random steps and predict it back: returns HPD poses (B, N, n, J, 3) + APL logits."""
         b = x0.shape[0]
         prompt = self.model.prompt(keypoints2d, scores, tables=tables)
-        if self.config.diffusion:
+        if self.settings.enabled:
             t = self.training_timesteps(b, x0.device)
             x_t = self.q_sample(x0, t, torch.randn_like(x0))
         else:
@@ -131,10 +136,10 @@ class GaussianDiffusion(nn.Module):
         """
         b, n, j, _ = keypoints2d.shape
         prompt = self.model.prompt(keypoints2d, scores, generator=generator)
-        h = hypotheses if self.config.diffusion else 1
+        h = hypotheses if self.settings.enabled else 1
         kp, sc = keypoints2d.repeat_interleave(h, 0), scores.repeat_interleave(h, 0)
         ctx = prompt["context"].repeat_interleave(h, 0) if prompt["context"] is not None else None
-        if not self.config.diffusion:
+        if not self.settings.enabled:
             t0 = torch.zeros(b, dtype=torch.long, device=kp.device)
             x0 = HallucinativePoseDecoder.centre(self.model(torch.zeros(b, n, j, 3, device=kp.device), t0, kp, sc, ctx))
         else:
@@ -164,7 +169,7 @@ def aggregate(hyps: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tenso
     if how != "jpma":
         raise ValueError(f"unknown aggregation {how!r}; use 'mean' or 'jpma'")
     kp, sc = keypoints2d[:, None], scores[:, None].expand(-1, hyps.shape[1], -1, -1)
-    proj = fit_scale_translation(hyps, kp.expand(-1, hyps.shape[1], -1, -1, -1), sc)
+    proj = fit_weak_perspective(hyps[..., :2], kp.expand(-1, hyps.shape[1], -1, -1, -1), sc)
     err = torch.linalg.norm(proj - kp, dim=-1)                        # (B, H, N, J)
     best = err.argmin(dim=1)                                          # (B, N, J)
     picked = torch.gather(hyps, 1, best[:, None, :, :, None].expand(-1, 1, -1, -1, 3))[:, 0]
