@@ -3,16 +3,18 @@
     python build_addon.py            # build + validate, prints the zip path
     python build_addon.py --check    # validate the source only
 
-The zip holds one top-level folder `dreampose3d/` (the `addon/` package renamed), so it installs
-both as a Blender 4.2+ extension (blender_manifest.toml in that folder) and as a legacy add-on in
-Blender 3.x (Preferences > Add-ons > Install, which needs a package folder with bl_info).
-It also writes `dreampose3d/skeleton.json`, generated from engine/skeleton.py, so the installed
-add-on has the engine's joint names and parents without a hand-written copy.
+The zip holds one top-level folder `dreampose3d/` (the `addon/` package renamed, with its two
+subpackages `core/` and `blender/`, `batch.py` and `presets/`), so it installs both as a Blender
+4.2+ extension (blender_manifest.toml in that folder) and as a legacy add-on in Blender 3.x
+(Preferences > Add-ons > Install, which needs a package folder with bl_info).
+It also writes `dreampose3d/core/skeleton.json`, generated from engine/skeleton.py, so the
+installed add-on has the engine's joint names and parents without a hand-written copy.
 
 Checks (each failure is one sentence, exit code 1): manifest fields (schema_version, id, semver
 version equal to bl_info's, tagline <= 64 characters without final punctuation,
 blender_version_min, GPL-3.0-or-later license, a reason for each permission); bl_info present;
-no module in the add-on imports torch, scipy or engine (ast); the zip layout.
+no module in the add-on imports torch, scipy or engine (ast); no module in `addon/core/` imports
+Blender's modules (bpy, mathutils, bmesh, ...) or the add-on's `blender` half (ast); the zip layout.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ ROOT = Path(__file__).resolve().parent
 SRC = ROOT / "addon"
 PACKAGE = "dreampose3d"
 FORBIDDEN_IMPORTS = {"torch", "scipy", "engine"}
+# Modules that exist only inside Blender: the add-on's core/ half must import none of them.
+BLENDER_MODULES = {"bpy", "bpy_extras", "bpy_types", "mathutils", "bmesh", "addon_utils", "gpu", "gpu_extras",
+                   "bgl", "blf", "aud", "bl_math", "idprop", "imbuf", "freestyle", "bl_ui", "bl_operators",
+                   "rna_prop_ui"}
+SUBPACKAGES = ("core", "blender")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 EXTENSION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 SKIP = ("__pycache__", ".pyc", ".pyo", "skeleton.json", "README.md~")
@@ -115,12 +122,53 @@ def forbidden_imports(src: Path = SRC) -> list[str]:
     return bad
 
 
+def _imported_names(node: ast.AST, package: list[str]) -> list[str]:
+    """Absolute dotted names an import statement (or importlib.import_module / __import__ call
+    with a literal name) brings in; `package` is the importing module's package, for relative
+    imports. `from a import b` yields both "a" and "a.b" (b may be a module)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom):
+        if node.level:
+            base = package[:len(package) - node.level + 1] if node.level <= len(package) else []
+            module = ".".join(base + ([node.module] if node.module else []))
+        else:
+            module = node.module or ""
+        return [module] + [f"{module}.{a.name}" for a in node.names if a.name != "*"]
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+            and isinstance(node.args[0].value, str):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in ("import_module", "__import__"):
+            return [node.args[0].value]
+    return []
+
+
+def core_blender_imports(core: Path = SRC / "core") -> list[str]:
+    """'file:line module' for every import in `core/` of a Blender-only module (bpy, mathutils,
+    bmesh, ...) or of the add-on's `blender` half, relative or absolute. The core half must run
+    in any Python with numpy: the tests, build_addon.py, batch.py before Blender is needed."""
+    top = core.parent.name
+    bad = []
+    for path in sorted(core.rglob("*.py")):
+        rel = path.relative_to(core.parent)
+        package = [top] + list(rel.parent.parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            for name in _imported_names(node, package):
+                parts = name.split(".")
+                own = parts[0] in (top, "addon", PACKAGE)
+                if parts[0] in BLENDER_MODULES or (own and len(parts) > 1 and parts[1] == "blender"):
+                    bad.append(f"{rel.as_posix()}:{node.lineno} {name}")
+                    break
+    return bad
+
+
 def skeleton_json() -> str:
-    sys.path.insert(0, str(SRC))
-    try:
-        from skeleton import parse_skeleton_source  # the add-on's own parser (no engine import)
-    finally:
-        sys.path.pop(0)
+    """core/skeleton.json for the zip, made by the add-on's own parser (no engine import)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from addon.core.skeleton import parse_skeleton_source
+
     return json.dumps(parse_skeleton_source((ROOT / "engine" / "skeleton.py").read_text(encoding="utf-8")), indent=1)
 
 
@@ -130,9 +178,11 @@ def validate_zip(path: Path) -> None:
     tops = {n.split("/")[0] for n in names}
     if tops != {PACKAGE}:
         raise BuildError(f"The zip must hold exactly one folder '{PACKAGE}/', found {sorted(tops)}.")
-    for need in ("__init__.py", "blender_manifest.toml", "skeleton.json", "batch.py", "presets/mixamo.json"):
-        if f"{PACKAGE}/{need}" not in names:
-            raise BuildError(f"The zip lacks {PACKAGE}/{need}.")
+    need = ["__init__.py", "blender_manifest.toml", "batch.py", "presets/mixamo.json", "core/skeleton.json"]
+    need += [f"{sub}/{f.name}" for sub in SUBPACKAGES for f in sorted((SRC / sub).glob("*.py"))]
+    for n in need:
+        if f"{PACKAGE}/{n}" not in names:
+            raise BuildError(f"The zip lacks {PACKAGE}/{n}.")
     if any("__pycache__" in n or n.endswith(".pyc") for n in names):
         raise BuildError("The zip contains compiled Python files.")
 
@@ -143,6 +193,9 @@ def check() -> dict:
     bad = forbidden_imports()
     if bad:
         raise BuildError(f"The add-on must not import torch, scipy or engine: {', '.join(bad)}.")
+    bad = core_blender_imports()
+    if bad:
+        raise BuildError(f"The add-on's core/ must not import Blender or the blender/ half: {', '.join(bad)}.")
     return manifest
 
 
@@ -156,7 +209,7 @@ def build(out_dir: Path = ROOT / "dist") -> Path:
             if f.is_dir() or any(s in rel for s in SKIP):
                 continue
             z.write(f, f"{PACKAGE}/{rel}")
-        z.writestr(f"{PACKAGE}/skeleton.json", skeleton_json())
+        z.writestr(f"{PACKAGE}/core/skeleton.json", skeleton_json())
     validate_zip(path)
     return path
 

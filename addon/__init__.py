@@ -1,8 +1,15 @@
 """DreamPose3D for Blender: lift 2D keypoints to 3D with the engine and animate any rig.
 
 The same package installs as a Blender 4.2+ extension (blender_manifest.toml) and as a legacy
-add-on in Blender 3.x (bl_info). bpy is imported only inside register(), so the bpy-free modules
-(engine_client, result_io, rig_solver, retarget maths) import under plain Python too.
+add-on in Blender 3.x (bl_info). It has two halves:
+
+- `core/`: no bpy, no mathutils (engine client, result files, rig solving, retarget maths,
+  skeleton, errors); it imports and is tested under plain Python.
+- `blender/`: the UI and everything that touches Blender data.
+
+This file is only the entry Blender needs: bl_info, register() and unregister(). bpy and the
+Blender half are imported inside them, so importing the package (and `core`) needs no Blender.
+`batch.py` is the headless entry script.
 """
 
 bl_info = {
@@ -20,7 +27,7 @@ __version__ = ".".join(map(str, bl_info["version"]))
 
 
 def _modules():
-    from . import operators, panel, preferences, properties
+    from .blender import operators, panel, preferences, properties
 
     return (properties, preferences, operators, panel)
 
@@ -31,7 +38,7 @@ def register():
     for module in _modules():
         for cls in module.classes:
             bpy.utils.register_class(cls)
-    from . import properties
+    from .blender import properties
 
     properties.register_props()
 
@@ -39,7 +46,7 @@ def register():
 def unregister():
     import bpy
 
-    from . import properties
+    from .blender import properties
 
     properties.unregister_props()
     for module in reversed(_modules()):

@@ -25,7 +25,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "addon")]
 import bpy  # noqa: E402
 
 import addon_synth  # noqa: E402
-from addon import apply, result_io  # noqa: E402
+from addon.blender import apply  # noqa: E402
+from addon.core import result_io  # noqa: E402
 
 
 def one_run(result, target: str) -> tuple[float, int]:

@@ -85,35 +85,6 @@ def write_walking_result(path, frames: int = 90, fps: float = 30.0, seed: int = 
     return str(path)
 
 
-# A stand-in for the engine's Python, for failure/cancel/progress tests (format with python=...).
-FAKE_ENGINE = '''#!{python}
-"""Stands in for `python -m engine` (argv: -m engine lift IN... -o OUT ...); FAKE_ENGINE_MODE picks
-ok (copy FAKE_ENGINE_RESULT), slow (the same, 1 s per step), crash (one-sentence error, exit 2) or hang (progress, then sleep)."""
-import json, os, shutil, sys, time
-args = sys.argv[3:] if sys.argv[1:3] == ["-m", "engine"] else sys.argv[1:]
-mode = os.environ.get("FAKE_ENGINE_MODE", "ok")
-if os.environ.get("FAKE_ENGINE_PIDFILE"):
-    open(os.environ["FAKE_ENGINE_PIDFILE"], "w").write(str(os.getpid()))
-if args[0] != "lift":
-    print(json.dumps({{"format": "keypoints-npz", "frames": 10, "fps": 30.0, "people": [{{"id": 0}}, {{"id": 3}}]}}))
-    sys.exit(0)
-inp, out = args[1], args[args.index("-o") + 1]
-print(json.dumps({{"event": "start", "input": inp, "frames": 90}}), flush=True)
-if mode == "crash":
-    print("Traceback (most recent call last): ...", file=sys.stderr)
-    print("error: The keypoint file walk.npz has no person with enough visible joints.", file=sys.stderr)
-    sys.exit(2)
-for i in range(1, 4):
-    print(json.dumps({{"event": "progress", "done": i, "total": 3, "input": inp}}), flush=True)
-    if mode == "hang":
-        time.sleep(20)
-    elif mode == "slow":
-        time.sleep(1.0)
-shutil.copyfile(os.environ["FAKE_ENGINE_RESULT"], out)
-print(json.dumps({{"event": "done", "output": out}}), flush=True)
-'''
-
-
 def snapshot(bpy) -> dict:
     """What a failed or cancelled run must leave unchanged in the scene."""
     scene = bpy.context.scene

@@ -6,8 +6,6 @@ Tests marked `bpy` use the real bpy 5.0.1 module; each starts from
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 from pathlib import Path
 
@@ -19,8 +17,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 import addon_synth  # noqa: E402
-from addon_synth import FAKE_ENGINE  # noqa: E402
-
+import fake_engine as fake_engine_script  # noqa: E402
 
 
 @pytest.fixture()
@@ -30,10 +27,9 @@ def walk_npz(tmp_path) -> Path:
 
 @pytest.fixture()
 def fake_engine(tmp_path, walk_npz, monkeypatch) -> Path:
-    """Path of a fake engine Python, installed through DREAMPOSE3D_PYTHON; mode via FAKE_ENGINE_MODE."""
-    path = tmp_path / "fake_python"
-    path.write_text(FAKE_ENGINE.format(python=sys.executable))
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    """Path of a fake engine Python (a launcher for fake_engine.py), installed through
+    DREAMPOSE3D_PYTHON; mode via FAKE_ENGINE_MODE."""
+    path = fake_engine_script.write_launcher(tmp_path / "fake_python")
     monkeypatch.setenv("DREAMPOSE3D_PYTHON", str(path))
     monkeypatch.setenv("FAKE_ENGINE_RESULT", str(walk_npz))
     monkeypatch.setenv("FAKE_ENGINE_MODE", "ok")

@@ -39,8 +39,8 @@ def test_register_and_unregister(clean_bpy):
 
 
 def test_operator_on_a_result_builds_an_exact_rig(registered, walk_npz):
-    from addon import result_io
-    from addon.skeleton import JOINT_INDEX, PARENTS
+    from addon.core import result_io
+    from addon.core.skeleton import JOINT_INDEX, PARENTS
 
     bpy = registered
     bpy.context.scene.dreampose3d.input_path = str(walk_npz)
@@ -62,13 +62,13 @@ def test_operator_on_a_result_builds_an_exact_rig(registered, walk_npz):
     assert [(m.name, m.frame) for m in sorted(scene.timeline_markers, key=lambda m: m.frame)] == \
         [("a person walking", 1), ("a person waving", 46)]
     assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 90, 30)
-    from addon.apply import prompt_at
+    from addon.blender.apply import prompt_at
 
     assert prompt_at(scene, 50) == "a person waving"
 
 
 def test_keyframe_counts_and_quaternion_continuity(registered, walk_npz):
-    from addon import keyframes
+    from addon.blender import keyframes
 
     bpy = registered
     bpy.context.scene.dreampose3d.input_path = str(walk_npz)
@@ -112,7 +112,8 @@ def _segment_angle_errors(bpy, rig, mapping, motion, frames):
 
 def test_retarget_onto_rigify_metarig(registered, walk_npz):
     import addon_utils
-    from addon import retarget, rig_solver, result_io
+    from addon.blender import retarget_rig as retarget
+    from addon.core import result_io, rig_solver
 
     bpy = registered
     addon_utils.enable("rigify", default_set=True)
@@ -131,8 +132,6 @@ def test_retarget_onto_rigify_metarig(registered, walk_npz):
 def _build_mixamo_rig(bpy):
     """A Mixamo-like import: bones in centimetres, Y up, object rotated 90 degrees about X and
     scaled 0.01, A-pose arms, arbitrary bone rolls."""
-    from mathutils import Matrix
-
     arm = bpy.data.armatures.new("MixamoArm")
     obj = bpy.data.objects.new("Mixamo", arm)
     bpy.context.scene.collection.objects.link(obj)
@@ -171,7 +170,8 @@ def _build_mixamo_rig(bpy):
 
 
 def test_retarget_onto_a_mixamo_rig_with_auto_mapping(registered, walk_npz):
-    from addon import result_io, retarget, rig_solver
+    from addon.blender import retarget_rig as retarget
+    from addon.core import result_io, rig_solver
 
     bpy = registered
     rig = _build_mixamo_rig(bpy)
@@ -228,14 +228,14 @@ def test_failure_leaves_the_scene_unchanged(registered, fake_engine, monkeypatch
 
 
 def test_cancel_leaves_the_scene_unchanged(registered, fake_engine, monkeypatch, tmp_path):
-    from addon import operators
+    from addon.blender import run_state
 
     bpy = registered
     monkeypatch.setenv("FAKE_ENGINE_MODE", "hang")
     (tmp_path / "clip.json").write_text("{}")
     bpy.context.scene.dreampose3d.input_path = str(tmp_path / "clip.json")
     before = snapshot(bpy)
-    timer = threading.Timer(0.5, operators.request_cancel)
+    timer = threading.Timer(0.5, run_state.request_cancel)
     timer.start()
     with pytest.raises(RuntimeError, match="cancelled"):
         bpy.ops.dreampose3d.lift()
@@ -286,13 +286,13 @@ def test_headless_batch_with_the_bpy_module(walk_npz, tmp_path, repo):
 @pytest.mark.slow
 def test_operator_with_the_real_engine(registered, keypoints_file, tiny_checkpoint, monkeypatch):
     """End to end: the real `python -m engine lift` with the tiny random-weight checkpoint."""
-    from addon import preferences
+    from addon.blender import preferences
 
     bpy = registered
     monkeypatch.delenv("DREAMPOSE3D_PYTHON", raising=False)
     monkeypatch.setattr(preferences, "get_prefs", lambda context=None: preferences.Defaults(
         checkpoint=str(tiny_checkpoint), device="cpu"))
-    import addon.operators as ops
+    import addon.blender.operators as ops
 
     monkeypatch.setattr(ops, "get_prefs", preferences.get_prefs)
     bpy.context.scene.dreampose3d.input_path = str(keypoints_file)
@@ -308,11 +308,11 @@ def test_scan_lists_people_from_engine_inspect(registered, fake_engine, tmp_path
     s = bpy.context.scene.dreampose3d
     s.input_path = str(tmp_path / "clip.json")
     assert bpy.ops.dreampose3d.scan() == {"FINISHED"}
-    from addon.properties import _PEOPLE_CACHE
+    from addon.blender.enum_cache import ITEMS
 
-    assert [i[0] for i in _PEOPLE_CACHE[str(tmp_path / "clip.json")]] == ["auto", "0", "3"]
+    assert [i[0] for i in ITEMS.people(str(tmp_path / "clip.json"))] == ["auto", "0", "3"]
     s.person = "3"
-    from addon.operators import lift_options
+    from addon.blender.operators import lift_options
 
     assert lift_options(bpy.context).argv()[:2] == ["--person", "3"]
 
@@ -348,18 +348,18 @@ def test_scan_lists_the_videos_of_a_videopose3d_file(registered, monkeypatch):
     """The real engine inspects the real 55-video VideoPose3D file; the chosen video goes to `lift`."""
     from engine_support import require_shared
 
-    from addon.operators import lift_options
-    from addon.properties import video_choices
+    from addon.blender.enum_cache import ITEMS
+    from addon.blender.operators import lift_options
 
     sample = str(require_shared("samples", "videopose3d_custom", "data_2d_custom_myvideos.npz"))
     monkeypatch.delenv("DREAMPOSE3D_PYTHON", raising=False)
     bpy = registered
     s = bpy.context.scene.dreampose3d
     s.input_path = sample
-    assert [i[0] for i in video_choices(sample)] == ["first"]
+    assert [i[0] for i in ITEMS.videos(sample)] == ["first"]
     assert lift_options(bpy.context).video is None
     assert bpy.ops.dreampose3d.scan() == {"FINISHED"}
-    names = [i[0] for i in video_choices(sample)]
+    names = [i[0] for i in ITEMS.videos(sample)]
     assert len(names) == 55 and names[0] == "abdomina_crunches.mp4" and "squats.mp4" in names
     s.video = "squats.mp4"
     argv = lift_options(bpy.context).argv()
@@ -374,7 +374,7 @@ def test_panel_smoothing_defaults_are_the_engines(registered):
 
 
 def test_check_engine_reports_checkpoint_and_device(registered, tiny_checkpoint, monkeypatch):
-    from addon import operators, preferences
+    from addon.blender import operators, preferences
 
     bpy = registered
     monkeypatch.delenv("DREAMPOSE3D_PYTHON", raising=False)
@@ -409,7 +409,7 @@ def test_headless_batch_retargets_onto_a_rig_file(clean_bpy, walk_npz, tmp_path,
 
 
 def test_a_failure_half_way_removes_what_was_created(registered, walk_npz, monkeypatch):
-    from addon import armature_build
+    from addon.blender import armature_build
 
     bpy = registered
 

@@ -22,10 +22,33 @@ def test_zip_has_one_package_folder_with_manifest_and_generated_skeleton(tmp_pat
     assert path.name == "dreampose3d_addon-0.1.0.zip"
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
-        skeleton = json.loads(z.read("dreampose3d/skeleton.json"))
+        skeleton = json.loads(z.read("dreampose3d/core/skeleton.json"))
     assert {n.split("/")[0] for n in names} == {"dreampose3d"}
     assert "dreampose3d/blender_manifest.toml" in names and "dreampose3d/__init__.py" in names
     assert skeleton["joint_names"] == list(es.JOINT_NAMES) and skeleton["parents"] == list(es.PARENTS)
+
+
+def test_the_zip_holds_both_halves(tmp_path):
+    with zipfile.ZipFile(build_addon.build(tmp_path)) as z:
+        names = set(z.namelist())
+    for sub in build_addon.SUBPACKAGES:
+        modules = sorted(p.name for p in (REPO / "addon" / sub).glob("*.py"))
+        assert "__init__.py" in modules and len(modules) > 3
+        assert {f"dreampose3d/{sub}/{m}" for m in modules} <= names
+    assert "dreampose3d/batch.py" in names and "dreampose3d/presets/mixamo.json" in names
+
+
+def test_a_zip_without_a_half_is_refused(tmp_path):
+    path = build_addon.build(tmp_path)
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as z:
+        for n, data in entries.items():
+            if not n.startswith("dreampose3d/blender/"):
+                z.writestr(n, data)
+    with pytest.raises(build_addon.BuildError, match="lacks dreampose3d/blender/"):
+        build_addon.validate_zip(broken)
 
 
 @pytest.mark.bpy
@@ -80,6 +103,8 @@ out["prefs_device"] = prefs.device
 bpy.context.scene.dreampose3d.input_path = result
 out["op"] = sorted(bpy.ops.dreampose3d.lift())
 out["bones"] = len(bpy.data.objects["DreamPose3D"].pose.bones)
+out["halves"] = sorted(k.rsplit(".", 1)[1] for k in sys.modules
+                       if k in ("bl_ext.user_default.dreampose3d.core", "bl_ext.user_default.dreampose3d.blender"))
 print("RESULT " + json.dumps(out))
 """
 
@@ -97,4 +122,4 @@ def test_zip_installs_as_an_extension_in_blender_5(tmp_path, walk_npz):
     assert line, r.stdout[-2000:] + r.stderr[-2000:]
     out = json.loads(line[7:])
     assert out == {"addons": ["bl_ext.user_default.dreampose3d"], "prefs_device": "auto", "op": ["FINISHED"],
-                   "bones": 17}
+                   "bones": 17, "halves": ["blender", "core"]}

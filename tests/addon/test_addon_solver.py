@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 import numpy as np
 import pytest
 
 import addon_synth
-from addon import engine_client, result_io, retarget, rig_solver
-from addon.skeleton import FLIP_PAIRS, JOINT_NAMES, PARENTS
+from addon.core import engine_client, result_io, retarget, rig_solver
+from addon.core.skeleton import FLIP_PAIRS, JOINT_NAMES, PARENTS
 
 
 def test_skeleton_is_read_from_the_engine_not_copied():
@@ -19,6 +16,24 @@ def test_skeleton_is_read_from_the_engine_not_copied():
     assert JOINT_NAMES == es.JOINT_NAMES
     assert PARENTS == es.PARENTS
     assert FLIP_PAIRS == es.FLIP_PAIRS
+
+
+def test_skeleton_bones_and_bone_lengths_are_the_engines():
+    """addon/core/skeleton.py is the add-on's one source of bones and bone lengths: they agree with
+    engine.skeleton on any pose (and the solver's rest lengths are medians of them)."""
+    import engine.skeleton as es
+
+    from addon.core import skeleton
+
+    assert skeleton.BONES == es.BONES and skeleton.ROOT == es.ROOT and skeleton.NUM_JOINTS == es.NUM_JOINTS
+    pose = np.random.default_rng(3).normal(size=(2, 5, 17, 3))
+    assert np.array_equal(skeleton.bone_lengths(pose), es.bone_lengths(pose))
+    joints = addon_synth.walking_joints(30)
+    rest = rig_solver.robust_bone_lengths(joints)
+    median = np.median(es.bone_lengths(joints.astype(np.float64)), axis=0)
+    for k, (_, b) in enumerate(skeleton.BONES):
+        if not any(b in pair for pair in FLIP_PAIRS):
+            assert rest[b] == pytest.approx(median[k])
 
 
 def _forward_kinematics(m: rig_solver.RigMotion, t: int) -> np.ndarray:

@@ -35,6 +35,7 @@ out["fcurves"] = len(rig.animation_data.action.fcurves) if rig else 0
 out["markers"] = sorted(m.name for m in bpy.context.scene.timeline_markers)
 import dreampose3d
 out["file"] = dreampose3d.__file__
+out["halves"] = [sys.modules[f"dreampose3d.{half}"].__file__ for half in ("core", "blender")]
 print("RESULT " + json.dumps(out))
 '''
 
@@ -120,6 +121,8 @@ def test_zip_installs_as_legacy_addon_and_lifts_a_result(blender, addon_zip, res
     out = _result(_run_blender(INSTALL, tmp_path, str(addon_zip), str(result_npz)))
     assert out["enabled"] and out["has_op"]
     assert out["file"].startswith(str(tmp_path / "user_scripts"))
+    assert [Path(f).parent.name for f in out["halves"]] == ["core", "blender"]  # both halves, from the zip
+    assert all(f.startswith(str(tmp_path / "user_scripts")) for f in out["halves"])
     assert out["op"] == ["FINISHED"]
     assert out["bones"] == 17 and out["fcurves"] == 87  # legacy action.fcurves in 3.4
     assert out["markers"] == ["a person walking", "a person waving"]

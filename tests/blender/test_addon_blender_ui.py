@@ -81,11 +81,10 @@ def ui_blender(tmp_path_factory):
 
 def _run_ui(start_blend: Path, tmp_path: Path, cancel: bool) -> dict:
     import addon_synth
+    import fake_engine
 
     result = addon_synth.write_walking_result(tmp_path / "walk.npz", frames=60)
-    fake = tmp_path / "fake_python"
-    fake.write_text(addon_synth.FAKE_ENGINE.format(python=sys.executable))
-    fake.chmod(0o755)
+    fake = fake_engine.write_launcher(tmp_path / "fake_python")
     (tmp_path / "clip.json").write_text("{}")
     script = tmp_path / "ui.py"
     script.write_text(UI_SCRIPT)

@@ -1,7 +1,8 @@
 """From joint positions to an armature: bone lengths, rest pose, per-frame bone rotations. No bpy.
 
-Everything is plain numpy so it runs (and is tested) without Blender; `armature_build.py` and
-`retarget.py` turn the arrays into bones and keyframes.
+Everything is plain numpy so it runs (and is tested) without Blender; `blender/armature_build.py`
+and `blender/retarget_rig.py` turn the arrays into bones and keyframes. The skeleton (parents,
+bones, bone lengths) comes from `skeleton.py`, the add-on's one copy.
 
 Frames: all positions are in the Blender world frame of the result file (metres, Z up, the
 character faces -Y, so its left is +X). Bone frames follow Blender: a bone's local Y axis runs
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .skeleton import FLIP_PAIRS, JOINT_NAMES, NUM_JOINTS, PARENTS, ROOT, joint
+from .skeleton import BONE_JOINTS, FLIP_PAIRS, JOINT_NAMES, NUM_JOINTS, PARENTS, ROOT, bone_lengths, joint
 
 EPS = 1e-9
 ROOT_BONE_LENGTH = 0.1  # metres; the root bone only carries the pelvis position and orientation
@@ -41,15 +42,6 @@ REST_DIRECTIONS = {
     "right_elbow": (-1, 0, 0), "left_elbow": (1, 0, 0),
     "right_wrist": (-1, 0, 0), "left_wrist": (1, 0, 0),
 }
-
-assert all(PARENTS[j] < j for j in range(NUM_JOINTS) if j != ROOT), "joints must be in hierarchy order"
-BONE_JOINTS = tuple(j for j in range(NUM_JOINTS) if j != ROOT)  # bone for joint j spans PARENTS[j] -> j
-BONE_NAMES = (JOINT_NAMES[ROOT],) + tuple(JOINT_NAMES[j] for j in BONE_JOINTS)
-
-
-def bone_parent_name(j: int) -> str:
-    """Name of the parent bone of the bone ending at joint j (the root bone for children of the root)."""
-    return JOINT_NAMES[PARENTS[j]]
 
 
 # ----------------------------------------------------------------------------- small numpy helpers
@@ -135,8 +127,7 @@ def robust_bone_lengths(joints: np.ndarray) -> np.ndarray:
     """
     joints = np.asarray(joints, dtype=np.float64)
     lengths = np.full(NUM_JOINTS, ROOT_BONE_LENGTH)
-    for j in BONE_JOINTS:
-        lengths[j] = np.median(np.linalg.norm(joints[:, j] - joints[:, PARENTS[j]], axis=-1))
+    lengths[list(BONE_JOINTS)] = np.median(bone_lengths(joints), axis=0)
     for a, b in FLIP_PAIRS:
         lengths[a] = lengths[b] = 0.5 * (lengths[a] + lengths[b])
     return np.maximum(lengths, 1e-3)
@@ -349,9 +340,7 @@ def solve(joints_world: np.ndarray, fps: float = 30.0, root_motion: bool = True,
     quats = quaternion_continuity(matrix_to_quaternion(local))
     T = len(joints)
     scales = np.ones((T, len(order)))
-    for s, j in enumerate(order):
-        if j != ROOT:
-            scales[:, s] = np.linalg.norm(joints[:, j] - joints[:, PARENTS[j]], axis=-1) / lengths[j]
+    scales[:, 1:] = bone_lengths(joints) / lengths[list(BONE_JOINTS)]  # slots 1.. are BONE_JOINTS
     root_loc = (joints[:, ROOT] - rest_p[ROOT]) @ rest_rot[ROOT]  # R^T (p - head), row-vector form
     return RigMotion(
         bone_names=tuple(JOINT_NAMES[j] for j in order), parent_of=parent_of, rest_matrices=rest_m,

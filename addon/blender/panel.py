@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bpy
 
-from .properties import video_choices
+from .apply import prompt_at
+from .enum_cache import ITEMS
 
 
 def draw_input(layout, s):
@@ -13,7 +14,7 @@ def draw_input(layout, s):
     row = col.row(align=True)
     row.prop(s, "format")
     row.operator("dreampose3d.scan", text="", icon="VIEWZOOM")
-    if len(video_choices(bpy.path.abspath(s.input_path))) > 1:
+    if len(ITEMS.videos(bpy.path.abspath(s.input_path))) > 1:
         col.prop(s, "video")
     col.prop(s, "person")
     col.prop(s, "fps")
@@ -56,8 +57,6 @@ def draw_run(layout, context):
 
 
 def draw_prompt(layout, context):
-    from .apply import prompt_at
-
     scene = context.scene
     text = prompt_at(scene, scene.frame_current)
     if not text:

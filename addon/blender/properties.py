@@ -1,66 +1,45 @@
-"""Scene settings (saved with the file) and run state (window manager, never saved or undone)."""
+"""Scene settings (saved with the file) and run state (window manager, never saved or undone).
+
+The preset and smoothing choices and defaults come from `core.engine_defaults` (the add-on's one
+copy of the engine's); the dynamic enum items (people, videos, mapping presets) are kept alive in
+`enum_cache.ITEMS`. This module reads the preferences (`preferences.get_prefs`); the
+preferences never import it, so there is no import cycle.
+"""
 
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, IntVectorProperty,
-                       PointerProperty, StringProperty)
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntVectorProperty, PointerProperty, StringProperty
 
-# Enum item lists must stay referenced while Blender shows them (a Python/RNA rule).
-_PEOPLE_CACHE: dict[str, list] = {}
-_VIDEO_CACHE: dict[str, list] = {}
-_FIRST_VIDEO = ("first", "First", "The file's first (or only) video")
-_MAPPING_ITEMS: list = []
-
-PRESETS = (("fast", "Fast", "Fewer denoising steps"), ("quality", "Quality", "More denoising steps and samples"))
-SMOOTHING = (("none", "None", "No smoothing"), ("one-euro", "One-euro", "One-euro filter (done in the engine)"),
-             ("butterworth", "Butterworth", "Zero-phase Butterworth low-pass at the given cut-off (done in the engine)"))
-
-
-def set_people(path: str, people: list[dict]) -> None:
-    items = [("auto", "Auto", "Let the engine pick the main person")]
-    for p in people:
-        pid = str(p.get("id"))
-        desc = f"frames {p.get('first_frame')}-{p.get('last_frame')}, mean confidence {p.get('mean_confidence', 0):.2f}"
-        items.append((pid, f"Person {pid}", desc))
-    _PEOPLE_CACHE[path] = items
-
-
-def set_videos(path: str, videos: list[dict]) -> None:
-    """The videos of a multi-video file (VideoPose3D custom npz), as `engine inspect` lists them."""
-    _VIDEO_CACHE[path] = [(str(v.get("name")), str(v.get("name")), f"{v.get('frames')} frames") for v in videos] \
-        or [_FIRST_VIDEO]
-
-
-def video_choices(path: str) -> list:
-    return _VIDEO_CACHE.get(path) or [_FIRST_VIDEO]
+from ..core import retarget
+from ..core.engine_defaults import BUTTERWORTH_HZ, DEFAULT_SMOOTHING, PRESETS, SMOOTHING
+from ..core.errors import RetargetError
+from .enum_cache import AUTO_MAPPING, FIRST_VIDEO, ITEMS
+from . import preferences
 
 
 def chosen_video(settings) -> str | None:
     """The video to pass to `lift --video`, or None for the file's first (or only) one."""
-    return None if settings.video in ("", _FIRST_VIDEO[0]) else settings.video
+    return None if settings.video in ("", FIRST_VIDEO[0]) else settings.video
 
 
 def _video_items(self, context):
-    return video_choices(bpy.path.abspath(self.input_path))
+    return ITEMS.videos(bpy.path.abspath(self.input_path))
 
 
 def _people_items(self, context):
-    return _PEOPLE_CACHE.get(bpy.path.abspath(self.input_path), None) or [("auto", "Auto", "Let the engine pick the main person")]
+    return ITEMS.people(bpy.path.abspath(self.input_path))
 
 
 def _mapping_items(self, context):
-    from . import retarget
-    from .preferences import get_prefs
-
-    items = [("AUTO", "Auto (by bone names)", "Pick the preset whose bone names fit, else guess from names")]
+    preset_dir = preferences.get_prefs(context).preset_dir or None
+    items = [AUTO_MAPPING]
     try:
-        for pid, m in retarget.presets(get_prefs(context).preset_dir or None).items():
+        for pid, m in retarget.presets(preset_dir).items():
             items.append((pid, m.name, f"Mapping preset {pid}.json"))
-    except retarget.RetargetError:
+    except RetargetError:
         pass
-    _MAPPING_ITEMS[:] = items
-    return _MAPPING_ITEMS
+    return ITEMS.set_mappings(preset_dir or "", items)
 
 
 def _is_armature(self, obj):
@@ -78,10 +57,11 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
                                   description="Width and height in pixels; 0 = auto")
     preset: EnumProperty(name="Preset", items=(("default", "Default", "The preset chosen in the add-on preferences"),) + PRESETS,
                          default="default", description="Engine sampling preset")
-    # The defaults mirror the engine's (engine/smoothing.py: DEFAULT_METHOD, BUTTERWORTH_HZ; a test
-    # checks they agree): the add-on cannot import the engine, which runs in another Python.
-    smoothing: EnumProperty(name="Smoothing", items=SMOOTHING, default="butterworth", description="Temporal filter run in the engine")
-    smooth_hz: FloatProperty(name="Cut-off (Hz)", default=4.0, min=0.1, description="Filter cut-off frequency in hertz")
+    # The engine's defaults, from core.engine_defaults (tests check them against engine/smoothing.py):
+    # the add-on cannot import the engine, which runs in another Python.
+    smoothing: EnumProperty(name="Smoothing", items=SMOOTHING, default=DEFAULT_SMOOTHING,
+                            description="Temporal filter run in the engine")
+    smooth_hz: FloatProperty(name="Cut-off (Hz)", default=BUTTERWORTH_HZ, min=0.1, description="Filter cut-off frequency in hertz")
     target: EnumProperty(name="Target", items=(("NEW", "New armature", "Build a rig from the data"),
                                                 ("EXISTING", "Existing armature", "Retarget onto an armature")),
                          default="NEW", description="Where the motion goes")

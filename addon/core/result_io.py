@@ -1,7 +1,7 @@
 """Read and check the engine's result `.npz` (shared conventions, "Result file"). No bpy here.
 
-Errors are `ResultError` with one sentence naming the file; the operators and the batch script
-show that sentence as it is.
+Errors are `ResultError` (an `AddonError`) with one sentence naming the file; the operators and
+the batch script show that sentence as it is.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ResultError
 from .skeleton import NUM_JOINTS
 
 REQUIRED = ("joints3d", "joints3d_world", "fps", "action_names", "action_probs", "prompt")
-
-
-class ResultError(RuntimeError):
-    """A result file is missing, unreadable or breaks the contract."""
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Run the engine as a subprocess: find its Python, build argv, stream JSON-lines events. No bpy.
 
 The add-on knows the engine only through `python -m engine lift|inspect|info` and the result
-file. Every failure becomes an `EngineClientError` carrying one sentence for the user (the
-engine's own last stderr line when it exits non-zero); the full stderr is kept for the console.
+file. Every failure becomes an `EngineClientError` (an `AddonError`) carrying one sentence for
+the user (the engine's own last stderr line when it exits non-zero); the full stderr is kept in
+its `details` for the console.
 """
 
 from __future__ import annotations
@@ -18,18 +19,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import EngineClientError
+
 ENV_VAR = "DREAMPOSE3D_PYTHON"
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the repository when run from source
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the repository when run from source (addon/core/..)
 NOT_FOUND = ("The engine was not found: set the engine's Python in the add-on preferences "
              f"or the {ENV_VAR} environment variable.")
-
-
-class EngineClientError(RuntimeError):
-    """A one-sentence, user-facing failure of the engine subprocess."""
-
-    def __init__(self, message: str, stderr: str = ""):
-        super().__init__(message)
-        self.stderr = stderr
 
 
 @dataclass

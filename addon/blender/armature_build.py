@@ -1,4 +1,4 @@
-"""Build the generated rig from a `RigMotion` and keyframe it (Blender half of rig_solver)."""
+"""Build the generated rig from a `RigMotion` and keyframe it (the Blender half of core.rig_solver)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..core.rig_solver import RigMotion
 from . import keyframes
-from .rig_solver import RigMotion
 
 
 def _enter_edit_mode(obj):

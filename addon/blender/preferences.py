@@ -1,4 +1,8 @@
-"""Add-on preferences: where the engine is, device, default preset, "Check engine"."""
+"""Add-on preferences: where the engine is, device, default preset, "Check engine".
+
+`get_prefs` is how the rest of the add-on reads them. This module imports nothing from the other
+UI modules (`properties` reads it, never the other way round), so there is no import cycle.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from .properties import PRESETS
+from ..core.engine_defaults import DEFAULT_PRESET, PRESETS
 
-ADDON_ID = __package__
+# Blender keys add-on preferences by the add-on's package: "addon" from the source tree,
+# "dreampose3d" installed as a legacy add-on, "bl_ext.<repo>.dreampose3d" as an extension.
+ADDON_ID = __package__.rpartition(".")[0]
 
 
 @dataclass
@@ -18,7 +24,7 @@ class Defaults:
 
     engine_python: str = ""
     device: str = "auto"
-    default_preset: str = "fast"
+    default_preset: str = DEFAULT_PRESET
     checkpoint: str = ""
     preset_dir: str = ""
 
@@ -38,7 +44,7 @@ class DREAMPOSE3D_AP_preferences(bpy.types.AddonPreferences):
     device: EnumProperty(name="Device", items=(("auto", "Auto", "GPU when available"), ("cpu", "CPU", "CPU only"),
                                                 ("cuda", "CUDA", "NVIDIA GPU")), default="auto",
                          description="Where the engine runs the model")
-    default_preset: EnumProperty(name="Default preset", items=PRESETS, default="fast",
+    default_preset: EnumProperty(name="Default preset", items=PRESETS, default=DEFAULT_PRESET,
                                  description="Preset for new scenes")
     checkpoint: StringProperty(name="Checkpoint", subtype="FILE_PATH",
                                description="Model checkpoint; empty = the engine's default")

@@ -1,7 +1,7 @@
 """Put a lift result into the scene: one function the operator and the batch script share.
 
-Everything is computed first (rig_solver, retarget maths); Blender data is created last, and if
-anything fails on the way the new data-blocks are removed again, so the scene is either fully
+Everything is computed first (core.rig_solver, core.retarget); Blender data is created last, and
+if anything fails on the way the new data-blocks are removed again, so the scene is either fully
 updated or untouched.
 """
 
@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import bpy
 
-from . import armature_build, retarget, rig_solver
-from .result_io import Result
+from ..core import rig_solver
+from ..core.errors import InputError
+from ..core.result_io import Result
+from . import armature_build, retarget_rig
 
 
 @dataclass
@@ -37,10 +39,6 @@ class Applied:
     markers: int
 
 
-class ApplyError(RuntimeError):
-    """The result cannot be put on the chosen target."""
-
-
 def apply_result(scene, result: Result, opts: ApplyOptions) -> Applied:
     motion = rig_solver.solve(result.joints_world, result.fps, opts.root_motion, opts.foot_cleanup)
     before = (set(bpy.data.objects), set(bpy.data.armatures), set(bpy.data.actions))
@@ -48,8 +46,8 @@ def apply_result(scene, result: Result, opts: ApplyOptions) -> Applied:
         if opts.target == "EXISTING":
             obj = opts.armature
             if obj is None or getattr(obj, "type", None) != "ARMATURE":
-                raise ApplyError("Choose an armature object as the target, or target a new armature.")
-            _, keys = retarget.retarget_onto(obj, motion, opts.mapping, opts.frame_start, opts.preset_dir)
+                raise InputError("Choose an armature object as the target, or target a new armature.")
+            _, keys = retarget_rig.retarget_onto(obj, motion, opts.mapping, opts.frame_start, opts.preset_dir)
         else:
             obj = armature_build.build_armature(motion, opts.name, scene.collection)
             keys = armature_build.keyframe_motion(obj, motion, opts.frame_start)

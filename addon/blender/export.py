@@ -6,11 +6,9 @@ from pathlib import Path
 
 import bpy
 
+from ..core.errors import InputError
+
 FORMATS = ("bvh", "fbx", "blend")
-
-
-class ExportError(RuntimeError):
-    pass
 
 
 def _select_only(obj):
@@ -63,5 +61,5 @@ def export_all(obj, out_dir, stem: str, formats, frame_start: int, frame_end: in
         elif fmt == "blend":
             written.append(export_blend(path))
         else:
-            raise ExportError(f"Unknown export format '{fmt}'; use bvh, fbx or blend.")
+            raise InputError(f"Unknown export format '{fmt}'; use bvh, fbx or blend.")
     return written

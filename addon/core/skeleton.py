@@ -1,14 +1,19 @@
 """Skeleton facts for the add-on, read from the engine's `engine/skeleton.py` (the only copy).
 
+This is the add-on's single source for the skeleton: joint names, parents, left/right pairs, the
+bones and their lengths. Every other add-on module takes them from here.
+
 The add-on may not import the `engine` package (Blender's Python has no torch), so it never
 keeps a hand-written copy of the joint names either. Instead:
 
 - in an installed add-on, `build_addon.py` parses `engine/skeleton.py` with `ast` and writes
-  `skeleton.json` into the zip next to this file;
+  `core/skeleton.json` into the zip next to this file;
 - in the source tree (`python addon/batch.py`, the tests), this module parses
-  `../engine/skeleton.py` the same way, with `ast.literal_eval` (no import, no execution).
+  `../../engine/skeleton.py` the same way, with `ast.literal_eval` (no import, no execution).
 
-Both paths run `parse_skeleton_source`, so the zip and the engine cannot disagree.
+Both paths run `parse_skeleton_source`, so the zip and the engine cannot disagree; what is derived
+here (`BONES`, `bone_lengths`) follows the engine's definitions, and a test compares them with
+`engine.skeleton`.
 """
 
 from __future__ import annotations
@@ -17,14 +22,14 @@ import ast
 import json
 from pathlib import Path
 
+import numpy as np
+
+from .errors import SkeletonError
+
 _HERE = Path(__file__).resolve().parent
 _JSON = _HERE / "skeleton.json"
-_ENGINE_SOURCE = _HERE.parent / "engine" / "skeleton.py"
+_ENGINE_SOURCE = _HERE.parents[1] / "engine" / "skeleton.py"  # the repository, run from source
 _NAMES = ("JOINT_NAMES", "PARENTS", "FLIP_PAIRS")
-
-
-class SkeletonError(RuntimeError):
-    """The skeleton description could not be found or parsed."""
 
 
 def parse_skeleton_source(text: str) -> dict:
@@ -64,9 +69,23 @@ FLIP_PAIRS: tuple[tuple[int, int], ...] = tuple((a, b) for a, b in _DATA["flip_p
 NUM_JOINTS = len(JOINT_NAMES)
 JOINT_INDEX = {name: i for i, name in enumerate(JOINT_NAMES)}
 ROOT = PARENTS.index(-1)
-CHILDREN: tuple[tuple[int, ...], ...] = tuple(
-    tuple(c for c in range(NUM_JOINTS) if PARENTS[c] == j) for j in range(NUM_JOINTS)
-)
+if any(PARENTS[j] >= j for j in range(NUM_JOINTS) if j != ROOT):
+    # the solver and the rig builder walk joints in index order and need each parent first
+    raise SkeletonError("The engine's skeleton lists a joint before its parent.")
+
+# The bone ending at joint j runs from PARENTS[j] to j: one per joint but the root, in joint order
+# (the engine's `BONES`).
+BONE_JOINTS: tuple[int, ...] = tuple(j for j in range(NUM_JOINTS) if j != ROOT)
+BONES: tuple[tuple[int, int], ...] = tuple((PARENTS[j], j) for j in BONE_JOINTS)
+_BONE_PARENTS = np.array([p for p, _ in BONES])
+_BONE_CHILDREN = np.array([c for _, c in BONES])
+
+
+def bone_lengths(joints: np.ndarray) -> np.ndarray:
+    """Lengths of the bones of (..., 17, D) joints, shape (..., 16) in `BONES` order, in the
+    joints' unit (the engine's `bone_lengths`)."""
+    joints = np.asarray(joints)
+    return np.linalg.norm(joints[..., _BONE_CHILDREN, :] - joints[..., _BONE_PARENTS, :], axis=-1)
 
 
 def joint(name: str) -> int:

@@ -4,27 +4,28 @@
 so Blender never blocks) and synchronous in `execute` (background mode, scripts, tests). In both,
 the scene changes only after the whole result is read, inside the operator's single undo step;
 a failure or cancel changes nothing.
+
+Every expected failure is an `AddonError` (one sentence), reported as it is; the running job and
+its cancel request live in `run_state.CURRENT`.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import engine_client, result_io
+from ..core import engine_client, result_io
+from ..core.errors import AddonError, InputError
+from . import export
+from .apply import ApplyOptions, apply_result
+from .enum_cache import ITEMS
 from .preferences import get_prefs
-from .properties import chosen_video, set_people, set_videos
-
-_CANCEL = threading.Event()  # set by the cancel button (or a test); read by both run paths
-
-
-def request_cancel() -> None:
-    _CANCEL.set()
+from .properties import chosen_video
+from .run_state import CURRENT as RUN
 
 
 def lift_options(context) -> engine_client.LiftOptions:
@@ -36,17 +37,11 @@ def lift_options(context) -> engine_client.LiftOptions:
         smooth=s.smoothing, smooth_hz=s.smooth_hz if s.smoothing != "none" else None)
 
 
-def apply_options(context):
-    from .apply import ApplyOptions
-
+def apply_options(context) -> ApplyOptions:
     s = context.scene.dreampose3d
     return ApplyOptions(target=s.target, armature=s.armature, mapping=s.mapping, root_motion=s.root_motion,
                         foot_cleanup=s.foot_cleanup, frame_start=context.scene.frame_start,
                         preset_dir=get_prefs(context).preset_dir or None)
-
-
-class _ErrorReport(Exception):
-    pass
 
 
 class DREAMPOSE3D_OT_lift(bpy.types.Operator):
@@ -56,7 +51,6 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
     bl_label = "Lift to 3D"
     bl_options = {"REGISTER", "UNDO"}
 
-    _job = None
     _timer = None
     _tmp = None
 
@@ -68,20 +62,17 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
     def _input(self, context) -> Path:
         raw = context.scene.dreampose3d.input_path
         if not raw:
-            raise _ErrorReport("Choose a keypoint file or folder first.")
+            raise InputError("Choose a keypoint file or folder first.")
         path = Path(bpy.path.abspath(raw))
         if not path.exists():
-            raise _ErrorReport(f"The keypoint path {path} does not exist.")
+            raise InputError(f"The keypoint path {path} does not exist.")
         return path
 
     def _finish(self, context, result_path: str):
-        from .apply import ApplyError, apply_result
-        from .retarget import RetargetError
-
         try:
             result = result_io.load_result(result_path)
             applied = apply_result(context.scene, result, apply_options(context))
-        except (result_io.ResultError, RetargetError, ApplyError) as exc:
+        except AddonError as exc:
             return self._fail(context, str(exc))
         run = context.window_manager.dreampose3d_run
         run.status = f"{result.num_frames} frames on {applied.armature.name}"
@@ -102,6 +93,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
         return {"CANCELLED"}
 
     def _cleanup(self, context):
+        RUN.end()
         run = context.window_manager.dreampose3d_run
         run.running = False
         if self._timer is not None:
@@ -119,20 +111,18 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
 
     # -- synchronous path (background mode, scripts, tests)
     def execute(self, context):
-        _CANCEL.clear()
+        RUN.begin()
         try:
             path = self._input(context)
             if result_io.is_result_file(path):
                 return self._finish(context, str(path))
             out = self._temporary_result(path)
             outputs = engine_client.run_lift([path], out, lift_options(context), get_prefs(context).engine_python,
-                                             should_cancel=_CANCEL.is_set)
+                                             should_cancel=RUN.cancel_requested)
             return self._finish(context, outputs[0] if outputs else str(out))
-        except _ErrorReport as exc:
-            return self._fail(context, str(exc))
-        except engine_client.EngineClientError as exc:
-            if exc.stderr:
-                print(exc.stderr)
+        except AddonError as exc:
+            if exc.details:
+                print(exc.details)
             return self._fail(context, str(exc))
         finally:
             self._cleanup(context)
@@ -141,14 +131,14 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
     def invoke(self, context, event):
         if bpy.app.background:
             return self.execute(context)
-        _CANCEL.clear()
+        RUN.begin()
         try:
             path = self._input(context)
             if result_io.is_result_file(path):
                 return self._finish(context, str(path))
             self._out = str(self._temporary_result(path))
-            self._job = engine_client.start_lift([path], self._out, lift_options(context), get_prefs(context).engine_python)
-        except (_ErrorReport, engine_client.EngineClientError) as exc:
+            RUN.job = engine_client.start_lift([path], self._out, lift_options(context), get_prefs(context).engine_python)
+        except AddonError as exc:
             self._cleanup(context)
             return self._fail(context, str(exc))
         wm = context.window_manager
@@ -161,15 +151,16 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
 
     def modal(self, context, event):
         run = context.window_manager.dreampose3d_run
-        if event.type == "ESC" or _CANCEL.is_set():
-            self._job.cancel()
+        job = RUN.job
+        if event.type == "ESC" or RUN.cancel_requested():
+            job.cancel()
             self._cleanup(context)
             run.status = "cancelled"
             self.report({"WARNING"}, "The run was cancelled; the scene is unchanged.")
             return {"CANCELLED"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        for ev in self._job.drain():
+        for ev in job.drain():
             kind = ev.get("event")
             if kind == "progress" and ev.get("total"):
                 run.progress = 100.0 * float(ev["done"]) / float(ev["total"])
@@ -180,15 +171,15 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
         for area in context.screen.areas if context.screen else ():
             if area.type == "VIEW_3D":
                 area.tag_redraw()
-        if self._job.poll() is None:
+        if job.poll() is None:
             return {"PASS_THROUGH"}
-        self._job.join()
-        self._job.drain()
-        err = self._job.error()
+        job.join()
+        job.drain()
+        err = job.error()
         try:
             if err is not None:
-                if err.stderr:
-                    print(err.stderr)
+                if err.details:
+                    print(err.details)
                 return self._fail(context, str(err))
             return self._finish(context, self._out)
         finally:
@@ -202,7 +193,7 @@ class DREAMPOSE3D_OT_cancel(bpy.types.Operator):
     bl_label = "Cancel"
 
     def execute(self, context):
-        request_cancel()
+        RUN.request_cancel()
         return {"FINISHED"}
 
 
@@ -220,11 +211,11 @@ class DREAMPOSE3D_OT_scan(bpy.types.Operator):
             return {"CANCELLED"}
         try:
             data = engine_client.inspect(path, s.format, get_prefs(context).engine_python)
-        except engine_client.EngineClientError as exc:
+        except AddonError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        set_people(path, data.get("people") or [])
-        set_videos(path, data.get("videos") or [])
+        ITEMS.set_people(path, data.get("people") or [])
+        ITEMS.set_videos(path, data.get("videos") or [])
         if data.get("fps") and s.fps == 0:
             context.window_manager.dreampose3d_run.status = f"{data.get('format')}: {data.get('frames')} frames at {data['fps']:g} fps"
         for w in data.get("warnings") or []:
@@ -244,7 +235,7 @@ class DREAMPOSE3D_OT_check_engine(bpy.types.Operator):
         try:
             data = engine_client.info(bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else "", prefs.device,
                                       prefs.engine_python)
-        except engine_client.EngineClientError as exc:
+        except AddonError as exc:
             if hasattr(prefs, "last_check"):
                 prefs.last_check = str(exc)
             self.report({"ERROR"}, str(exc))
@@ -277,11 +268,13 @@ class DREAMPOSE3D_OT_export(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def execute(self, context):
-        from . import export
-
         obj, scene = context.active_object, context.scene
         path = Path(bpy.path.abspath(self.filepath))
-        export.export_all(obj, path.parent, path.stem, [self.format], scene.frame_start, scene.frame_end)
+        try:
+            export.export_all(obj, path.parent, path.stem, [self.format], scene.frame_start, scene.frame_end)
+        except AddonError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
         self.report({"INFO"}, f"Wrote {path}.")
         return {"FINISHED"}
 

@@ -12,7 +12,8 @@ segment in every frame whatever its roll, and an A-pose or T-pose rest makes no 
 Unmapped bones follow their parent rigidly. Root translation is scaled by leg length
 (target thigh + shin over source thigh + shin).
 
-The maths below is numpy on plain arrays; only `retarget_onto` touches bpy.
+Everything here is numpy on plain arrays and bone names; `blender/retarget_rig.py` reads the
+armature's bones into `TargetBone`s and writes the solution as keyframes.
 """
 
 from __future__ import annotations
@@ -24,15 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import RetargetError
 from .rig_solver import RigMotion, frames_from_axis, local_rotations, matrix_to_quaternion, quaternion_continuity, unit
-from .skeleton import JOINT_INDEX, PARENTS, ROOT
+from .skeleton import JOINT_INDEX, ROOT
 
-PRESET_DIR = Path(__file__).resolve().parent / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"  # addon/presets, user-editable JSON
 LEG_SEGMENTS = (("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"))
-
-
-class RetargetError(RuntimeError):
-    """A mapping preset is invalid or does not fit the target armature."""
 
 
 @dataclass
@@ -142,7 +140,19 @@ def auto_mapping(bone_names, extra_dir: str | None = None) -> Mapping:
     return Mapping("auto", root, bones)
 
 
-# ----------------------------------------------------------------------------- maths (no bpy)
+def choose_mapping(bone_names, preset_id: str = "AUTO", extra_dir: str | None = None) -> Mapping:
+    """The mapping for an armature with these bone names: preset `preset_id` in the armature's own
+    spelling, or the automatic choice for "AUTO" (or "")."""
+    names = list(bone_names)
+    if preset_id in ("", "AUTO", "auto"):
+        return auto_mapping(names, extra_dir)
+    table = presets(extra_dir)
+    if preset_id not in table:
+        raise RetargetError(f"There is no mapping preset named '{preset_id}'.")
+    return resolve_names(table[preset_id], names)
+
+
+# ----------------------------------------------------------------------------- maths
 
 def _segment_frames(joints, a, b, twist_x):
     """(T, 3, 3) frames along joint a -> b with X from `twist_x` (T, 3)."""
@@ -251,58 +261,9 @@ def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping,
     rest_head_world = A[:3, :3] @ bones[r].matrix[:3, 3] + A[:3, 3]
     head_world = rest_head_world + scale * (joints[:, ROOT] - rest_j[ROOT])
     head_arm = (head_world - A[:3, 3]) @ np.linalg.inv(A[:3, :3]).T
-    p = bones[r].parent
-    if p < 0:
-        offset = head_arm - bones[r].matrix[:3, 3]
-        loc = np.einsum("ij,ti->tj", rest[r], offset)  # R^T offset, in the bone's rest frame
-    else:
-        # parent chain above the root is unanimated (rest), so the parent's pose = its rest
-        offset = head_arm - bones[r].matrix[:3, 3]
-        loc = np.einsum("ij,ti->tj", rest[r], offset)
+    # The same formula with or without a parent: bones above the root are not animated, so a
+    # parent's pose is its rest pose and the root's location is its offset from its own rest head.
+    offset = head_arm - bones[r].matrix[:3, 3]
+    loc = np.einsum("ij,ti->tj", rest[r], offset)  # R^T offset, in the bone's rest frame
     loc /= np.linalg.norm(bones[r].matrix[:3, :3], axis=0)
     return RetargetMotion(quats, mapping.root, loc, float(scale), {n: world[:, i] for n, i in mapped.items()})
-
-
-# ----------------------------------------------------------------------------- Blender half
-
-def target_bones(armature_obj) -> list[TargetBone]:
-    """The armature's bones, parents first."""
-    out, index = [], {}
-
-    def visit(bone):
-        index[bone.name] = len(out)
-        out.append(TargetBone(bone.name, index[bone.parent.name] if bone.parent else -1,
-                              np.array(bone.matrix_local, dtype=np.float64), float(bone.length)))
-        for child in bone.children:
-            visit(child)
-
-    for bone in armature_obj.data.bones:
-        if bone.parent is None:
-            visit(bone)
-    return out
-
-
-def mapping_for(armature_obj, preset_id: str, extra_dir: str | None = None) -> Mapping:
-    names = [b.name for b in armature_obj.data.bones]
-    if preset_id in ("", "AUTO", "auto"):
-        return auto_mapping(names, extra_dir)
-    table = presets(extra_dir)
-    if preset_id not in table:
-        raise RetargetError(f"There is no mapping preset named '{preset_id}'.")
-    return resolve_names(table[preset_id], names)
-
-
-def retarget_onto(armature_obj, motion: RigMotion, preset_id: str = "AUTO", frame_start: int = 1,
-                  extra_dir: str | None = None) -> tuple[RetargetMotion, int]:
-    """Key `armature_obj` to follow `motion`; returns (solution, keys written)."""
-    from . import keyframes
-
-    mapping = mapping_for(armature_obj, preset_id, extra_dir)
-    sol = solve_retarget(motion, target_bones(armature_obj), mapping, np.array(armature_obj.matrix_world))
-    _, bag = keyframes.new_action(armature_obj, f"{armature_obj.name}_DreamPose3D")
-    channels = []
-    for name, q in sol.quaternions.items():
-        armature_obj.pose.bones[name].rotation_mode = "QUATERNION"
-        channels += keyframes.pose_bone_channels(name, q, location=sol.root_location if name == sol.root else None)
-    frames = frame_start + np.arange(motion.num_frames)
-    return sol, keyframes.write_channels(bag, frames, channels)

@@ -1,0 +1,50 @@
+"""Retarget the solved motion onto an existing armature: the Blender half of `core/retarget.py`.
+
+`core.retarget` does the maths on plain arrays (`TargetBone`s and a `Mapping`); this module reads
+the armature object's bones into `TargetBone`s and writes the solution as quaternion (and root
+location) keys with `keyframes`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.retarget import Mapping, RetargetMotion, TargetBone, choose_mapping, solve_retarget
+from ..core.rig_solver import RigMotion
+from . import keyframes
+
+
+def target_bones(armature_obj) -> list[TargetBone]:
+    """The armature's bones, parents first."""
+    out, index = [], {}
+
+    def visit(bone):
+        index[bone.name] = len(out)
+        out.append(TargetBone(bone.name, index[bone.parent.name] if bone.parent else -1,
+                              np.array(bone.matrix_local, dtype=np.float64), float(bone.length)))
+        for child in bone.children:
+            visit(child)
+
+    for bone in armature_obj.data.bones:
+        if bone.parent is None:
+            visit(bone)
+    return out
+
+
+def mapping_for(armature_obj, preset_id: str, extra_dir: str | None = None) -> Mapping:
+    """The mapping preset `preset_id` (or "AUTO") fitted to this armature's bone names."""
+    return choose_mapping([b.name for b in armature_obj.data.bones], preset_id, extra_dir)
+
+
+def retarget_onto(armature_obj, motion: RigMotion, preset_id: str = "AUTO", frame_start: int = 1,
+                  extra_dir: str | None = None) -> tuple[RetargetMotion, int]:
+    """Key `armature_obj` to follow `motion`; returns (solution, keys written)."""
+    mapping = mapping_for(armature_obj, preset_id, extra_dir)
+    sol = solve_retarget(motion, target_bones(armature_obj), mapping, np.array(armature_obj.matrix_world))
+    _, bag = keyframes.new_action(armature_obj, f"{armature_obj.name}_DreamPose3D")
+    channels = []
+    for name, q in sol.quaternions.items():
+        armature_obj.pose.bones[name].rotation_mode = "QUATERNION"
+        channels += keyframes.pose_bone_channels(name, q, location=sol.root_location if name == sol.root else None)
+    frames = frame_start + np.arange(motion.num_frames)
+    return sol, keyframes.write_channels(bag, frames, channels)

@@ -1,0 +1,29 @@
+"""The engine's options the add-on offers, in the one place the add-on keeps them.
+
+The add-on cannot import the engine (it runs in another Python, with torch), so it keeps a copy
+of the few engine facts its UI and `batch.py` need: the preset names (`engine/lifter.py` PRESETS),
+the default preset (`engine lift --preset`), and the smoothing methods and defaults
+(`engine/smoothing.py` METHODS, DEFAULT_METHOD, BUTTERWORTH_HZ). `properties`, `preferences` and
+`batch.py` read them from here, and `tests/addon/test_addon_structure.py` checks them against the
+engine's own, so a change in the engine that is not made here fails a test.
+
+Items are Blender-style (identifier, label, description) tuples, but plain data: no bpy here.
+"""
+
+from __future__ import annotations
+
+PRESETS = (
+    ("fast", "Fast", "Fewer denoising steps"),
+    ("quality", "Quality", "More denoising steps and samples"),
+)
+PRESET_NAMES = tuple(p[0] for p in PRESETS)
+DEFAULT_PRESET = "fast"
+
+SMOOTHING = (
+    ("none", "None", "No smoothing"),
+    ("one-euro", "One-euro", "One-euro filter (done in the engine)"),
+    ("butterworth", "Butterworth", "Zero-phase Butterworth low-pass at the given cut-off (done in the engine)"),
+)
+SMOOTHING_METHODS = tuple(s[0] for s in SMOOTHING)
+DEFAULT_SMOOTHING = "butterworth"
+BUTTERWORTH_HZ = 4.0
