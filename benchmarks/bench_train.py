@@ -20,10 +20,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.model import DreamPose3D, GaussianDiffusion, ModelConfig  # noqa: E402
+from engine.model import DreamPose3D, GaussianDiffusion  # noqa: E402
+from engine.train.config import load_train_config  # noqa: E402
 from engine.train.labels import ACTION_VOCAB, STYLE_VOCAB  # noqa: E402
 from engine.train.losses import training_losses  # noqa: E402
-from engine.train.trainer import enable_tf32, load_config  # noqa: E402
+from engine.train.trainer import enable_tf32  # noqa: E402
 
 
 def main() -> None:
@@ -37,12 +38,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
     enable_tf32(device)     # as the trainer does
-    cfg = load_config(args.config)
-    tcfg, mcfg = cfg["train"], cfg["model"]
-    model_cfg = ModelConfig(actions=list(ACTION_VOCAB), styles=list(STYLE_VOCAB), **mcfg)
+    cfg = load_train_config(args.config)
+    model_cfg = cfg.network()
     d = GaussianDiffusion(DreamPose3D(model_cfg)).to(device).train()
     opt = torch.optim.AdamW(d.parameters(), lr=1e-4)
-    b, n = args.batch_size or tcfg["batch_size"], model_cfg.window
+    b, n = args.batch_size or cfg.optimisation.batch_size, model_cfg.window
 
     try:
         from engine.train.mocap_dataset import WindowSampler, load_clips
@@ -66,7 +66,7 @@ def main() -> None:
         batch = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in draw(rng).items()}
         t1 = time.perf_counter()
         out = d.training_prediction(batch["joints3d"], batch["keypoints2d"], batch["scores"])
-        loss = training_losses(out, batch, tcfg, first_stage=False)["total"]
+        loss = training_losses(out, batch, cfg.loss_weights, first_stage=False)["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -185,10 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-TRAINING_COMMANDS = {
+TRAINING_COMMANDS = {     # name -> (module with main(argv), help); each is also `python -m <module>`
     "train": ("engine.train.trainer", "train a model from motion capture (see its --help)"),
     "evaluate": ("engine.train.evaluate", "evaluate a checkpoint on the test split (see its --help)"),
     "prepare-data": ("engine.train.prepare", "build the motion-capture cache (see its --help)"),
+    "tables": ("engine.train.tables", "model-card Markdown tables from evaluate --output files (see its --help)"),
+    "export-weights": ("engine.train.export_weights", "turn a training run into the shipped fp16 checkpoint (see its --help)"),
+    "make-demo": ("engine.train.make_demo", "write the bundled demo keypoints from a held-out clip (see its --help)"),
 }
 
 
@@ -201,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         except EngineError as exc:
             log(f"error: {exc}")
             return EXIT_ERROR
+        except SystemExit as exc:   # their argparse: --help (0) or a usage error (2, printed by argparse)
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:       # usage errors (one sentence, see _Parser) and --help

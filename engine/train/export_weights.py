@@ -1,9 +1,9 @@
 """Turn a training run into the shipped checkpoint: fp16 safetensors with evaluation in its info.
 
-    python -m engine.train.export_weights runs/shipped/model.safetensors weights/dreampose3d.safetensors \
+    python -m engine export-weights runs/shipped/model.safetensors weights/dreampose3d.safetensors \
         --evaluation runs/eval/shipped.json [--evaluation runs/eval/shipped-h5.json]
 
-`info` keeps what training recorded (data, steps, time, text encoder) and adds the overall
+`info` keeps what training recorded (data, steps, time, text encoder, train config) and adds the overall
 test-split figures, so `python -m engine info` shows them.
 """
 
@@ -17,10 +17,10 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("source")
-    p.add_argument("target")
-    p.add_argument("--evaluation", action="append", default=[])
+    p = argparse.ArgumentParser(prog="dreampose3d export-weights", description=__doc__.splitlines()[0])
+    p.add_argument("source", help="the run's model.safetensors")
+    p.add_argument("target", help="the fp16 checkpoint to write")
+    p.add_argument("--evaluation", action="append", default=[], help="evaluate --output JSON (repeatable)")
     args = p.parse_args(argv)
     diffusion, meta = load_checkpoint(args.source)
     info = dict(meta["info"])

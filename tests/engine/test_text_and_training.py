@@ -2,14 +2,12 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from engine_support import REPO, engine_env, require_shared
+from engine_support import require_shared
 from engine.text_encoder import action_phrase, class_tables, make_text_encoder, prompt_text, subject_phrase
 
 pytestmark = pytest.mark.slow
@@ -46,6 +44,7 @@ def test_train_step_lowers_the_loss_on_a_tiny_set(tmp_path):
     """A few hundred steps on 4 windows from real clips: the pose loss must fall clearly."""
     require_shared("data", "mocap")
     from engine.model import DreamPose3D, GaussianDiffusion, ModelConfig
+    from engine.train.config import LossWeights
     from engine.train.labels import ACTION_VOCAB, STYLE_VOCAB
     from engine.train.losses import training_losses
     from engine.train.mocap_dataset import WindowSampler, load_clips
@@ -58,7 +57,7 @@ def test_train_step_lowers_the_loss_on_a_tiny_set(tmp_path):
                       apl_width=32, apl_depth=1, diffusion=False)
     d = GaussianDiffusion(DreamPose3D(cfg))
     opt = torch.optim.AdamW(d.parameters(), lr=3e-3)
-    weights = {"bone_weight": 0.5, "action_weight": 0.1, "style_weight": 0.05}
+    weights = LossWeights(bone=0.5, action=0.1, style=0.05)
     first = None
     for step in range(150):
         out = d.training_prediction(batch["joints3d"], batch["keypoints2d"], batch["scores"])
@@ -104,7 +103,7 @@ def test_evaluate_records_the_cut_off_the_filter_used():
 def test_train_cli_then_evaluate_cli(engine, tmp_path):
     require_shared("data", "mocap")
     run = tmp_path / "run"
-    proc = engine("train", "--config", "tiny", "--run", str(run), "--max-steps", "6", "--limit-clips", "2",
+    proc = engine("train", "--config", "tiny", "--run", str(run), "--max-steps", "6", "--limit-clips", "10",
                   "--sources", "bandai1,cmu", "--threads", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (run / "model.safetensors").exists() and (run / "last.pt").exists()
@@ -113,15 +112,20 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     assert eta < 2.0, proc.stderr[-2000:]
     assert "ema" in torch.load(run / "last.pt", weights_only=True)     # tiny.json averages the weights
     # Resume continues from the saved step.
-    proc = engine("train", "--config", "tiny", "--run", str(run), "--max-steps", "8", "--limit-clips", "2",
+    proc = engine("train", "--config", "tiny", "--run", str(run), "--max-steps", "8", "--limit-clips", "10",
                   "--sources", "bandai1,cmu", "--threads", "1", "--resume")
     assert proc.returncode == 0 and "resumed at step 6" in proc.stderr
     info = json.loads(engine("info", "--checkpoint", str(run / "model.safetensors")).stdout)
     assert info["training"]["steps"] == 8 and info["text_encoder"]["backend"] == "minilm"
     assert info["training"]["ema_decay"] == 0.9
+    # The run's settings travel with its weights: tiny.json with the flags' changes.
+    from engine.train.config import load_train_config, read_checkpoint_config
+    tiny = load_train_config("tiny")
+    assert read_checkpoint_config(run / "model.safetensors") == tiny.with_overrides(
+        "test", data={"limit_clips": 10, "sources": ("bandai1", "cmu")}, optimisation={"max_steps": 8}, threads=1)
     # Without the encoder package (an offline GPU box) the frozen tables come from a checkpoint.
     run2 = tmp_path / "run2"
-    proc = engine("train", "--config", "tiny", "--run", str(run2), "--max-steps", "1", "--limit-clips", "2",
+    proc = engine("train", "--config", "tiny", "--run", str(run2), "--max-steps", "1", "--limit-clips", "10",
                   "--sources", "bandai1,cmu", "--threads", "1", "--text-tables-from", str(run / "model.safetensors"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     info2 = json.loads(engine("info", "--checkpoint", str(run2 / "model.safetensors")).stdout)
@@ -131,7 +135,7 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     a, b = load_file(str(run / "model.safetensors")), load_file(str(run2 / "model.safetensors"))
     assert torch.equal(a["apl.action_table"], b["apl.action_table"]) and torch.equal(a["apl.style_table"], b["apl.style_table"])
     # A wrong path is one sentence, not a traceback, and no run is started.
-    proc = engine("train", "--config", "tiny", "--run", str(tmp_path / "run3"), "--max-steps", "1", "--limit-clips", "2",
+    proc = engine("train", "--config", "tiny", "--run", str(tmp_path / "run3"), "--max-steps", "1", "--limit-clips", "10",
                   "--sources", "bandai1,cmu", "--threads", "1", "--text-tables-from", str(tmp_path / "missing.safetensors"))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "missing.safetensors does not exist" in proc.stderr.strip().splitlines()[-1]
@@ -158,8 +162,7 @@ def test_train_cli_then_evaluate_cli(engine, tmp_path):
     assert doc_s["results"]["H=1"]["noisy"]["overall"]["accel"] < o["accel"]
     # Export as the shipped weights are made: fp16, with the figures and their sampling in `info`.
     shipped = tmp_path / "shipped.safetensors"
-    proc = subprocess.run([sys.executable, "-m", "engine.train.export_weights", str(run / "model.safetensors"), str(shipped),
-                           "--evaluation", str(out)], capture_output=True, text=True, env=engine_env(), cwd=REPO, timeout=300)
+    proc = engine("export-weights", str(run / "model.safetensors"), str(shipped), "--evaluation", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert shipped.stat().st_size < 0.6 * (run / "model.safetensors").stat().st_size
     metrics = json.loads(engine("info", "--checkpoint", str(shipped)).stdout)["metrics_test_split_mm"]
@@ -178,7 +181,7 @@ def test_distributed_training_with_torchrun(tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     run = tmp_path / "ddp"
     proc = subprocess.run([str(torchrun), "--nproc_per_node=2", "-m", "engine", "train", "--config", "tiny",
-                           "--run-dir", str(run), "--max-steps", "3", "--limit-clips", "2", "--sources", "bandai1,cmu",
+                           "--run-dir", str(run), "--max-steps", "3", "--limit-clips", "10", "--sources", "bandai1,cmu",
                            "--threads", "1"], capture_output=True, text=True, timeout=300, env=engine_env(), cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (run / "model.safetensors").exists() and "done: 3 steps" in proc.stderr
@@ -221,16 +224,18 @@ def test_text_tables_are_refused_from_checkpoints_without_frozen_tables(tmp_path
 
 
 def test_variant_configs_state_only_what_differs_from_their_base(tmp_path):
-    from engine.train.trainer import load_config
+    from dataclasses import replace
 
-    shipped, gpu = load_config("shipped"), load_config("gpu")
-    assert gpu["model"] == shipped["model"] and "base" not in gpu          # the shipped architecture
-    assert gpu["train"]["batch_size"] == 64 and gpu["train"]["lr"] == shipped["train"]["lr"]
-    ablation, wide = load_config("ablation"), load_config("ablation-wide")
-    assert wide["model"] == ablation["model"]
-    assert wide["train"] == {**ablation["train"], "width_range": [0.9, 1.9]}
+    from engine.train.config import load_train_config
+
+    shipped, gpu = load_train_config("shipped"), load_train_config("gpu")
+    assert gpu.model == shipped.model and gpu.data == shipped.data          # the shipped architecture
+    assert gpu.optimisation.batch_size == 64 and gpu.optimisation.lr == shipped.optimisation.lr
+    ablation, wide = load_train_config("ablation"), load_train_config("ablation-wide")
+    assert wide.model == ablation.model and wide.optimisation == ablation.optimisation
+    assert wide.data == replace(ablation.data, width_range=(0.9, 1.9))
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"base": "ablation-wide", "train": {"lr": 0.002}}))   # a chain of bases
-    mine = load_config(str(path))
-    assert mine["train"]["lr"] == 0.002 and mine["train"]["width_range"] == [0.9, 1.9]
-    assert mine["model"] == ablation["model"]
+    path.write_text(json.dumps({"base": "ablation-wide", "optimisation": {"lr": 0.002}}))   # a chain of bases
+    mine = load_train_config(str(path))
+    assert mine.optimisation.lr == 0.002 and mine.data.width_range == (0.9, 1.9)
+    assert mine.model == ablation.model and mine.doc == wide.doc
