@@ -58,8 +58,16 @@ def adjacency(self_loops: bool = True) -> np.ndarray:
     return a
 
 
-def bone_lengths(joints: np.ndarray) -> np.ndarray:
-    """Lengths of the 16 bones of (..., 17, D) joints, shape (..., 16), in the joints' unit."""
-    parents = np.array([p for p, _ in BONES])
-    children = np.array([c for _, c in BONES])
-    return np.linalg.norm(joints[..., children, :] - joints[..., parents, :], axis=-1)
+def bone_lengths(joints):
+    """Lengths of the 16 bones of (..., 17, D) joints, shape (..., 16), in the joints' unit.
+
+    numpy arrays or torch tensors: the training loss takes a tensor's lengths through autograd,
+    so the one definition of a bone serves the losses, the data code and the checks alike."""
+    diff = joints[..., _BONE_CHILDREN, :] - joints[..., _BONE_PARENTS, :]
+    if isinstance(diff, np.ndarray):
+        return np.linalg.norm(diff, axis=-1)
+    return diff.norm(dim=-1)
+
+
+_BONE_PARENTS = [p for p, _ in BONES]
+_BONE_CHILDREN = [c for _, c in BONES]

@@ -7,18 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from ..model.multiframe_head import hpd_loss
-from ..skeleton import BONES
+from ..skeleton import bone_lengths
 from .config import LossWeights
-
-# `engine.skeleton.bone_lengths` on torch tensors: that helper is numpy (np.linalg.norm, which
-# would leave the autograd graph), so its (parent, child) pairs are indexed here the same way.
-_BONE_PARENT, _BONE_CHILD = (list(ends) for ends in zip(*BONES))
-
-
-def bone_lengths(x: torch.Tensor) -> torch.Tensor:
-    """Lengths of the 16 bones of `engine.skeleton.BONES`, (..., 17, 3) -> (..., 16), differentiable."""
-    return torch.linalg.norm(x[..., _BONE_CHILD, :] - x[..., _BONE_PARENT, :], dim=-1)
-
 
 def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (bone_lengths(pred) - bone_lengths(target)).abs().mean()

@@ -193,12 +193,15 @@ def test_demo_attribution_comes_from_the_sources_table():
 # --- losses ------------------------------------------------------------------------------------
 
 def test_losses_take_typed_weights_and_the_skeletons_bones():
-    from engine.skeleton import bone_lengths as skeleton_bone_lengths
-    from engine.train.losses import bone_lengths, training_losses
+    from engine.skeleton import bone_lengths
+    from engine.train.losses import training_losses
 
     rng = np.random.default_rng(0)
     joints = rng.normal(size=(2, 5, 17, 3))
-    np.testing.assert_allclose(bone_lengths(torch.from_numpy(joints)).numpy(), skeleton_bone_lengths(joints), rtol=1e-12)
+    tensor = torch.from_numpy(joints).requires_grad_()
+    lengths = bone_lengths(tensor)                            # the one definition, on tensors too ...
+    np.testing.assert_allclose(lengths.detach().numpy(), bone_lengths(joints), rtol=1e-12)
+    assert lengths.requires_grad                              # ... inside the autograd graph
     target = torch.from_numpy(joints.astype(np.float32))
     out = {"poses": target[:, :, None].repeat(1, 1, 3, 1, 1) + 0.1, "action_logits": torch.zeros(2, 4),
            "style_logits": torch.zeros(2, 3)}
