@@ -1,10 +1,11 @@
-"""The prompt-conditioned spatio-temporal denoiser (SPD) with the HPD head: `DreamPose3D`.
+"""The prompt-conditioned spatio-temporal denoiser (SPD) with the HPD head.
 
 Per joint and frame, the token is concat(2D keypoint, confidence, noisy 3D joint). The network
 reads top-down as in the paper: embed -> SRE (joint affinity + spatial attention + E_c) ->
 cross-attention to the prompt tokens E_c -> + diffusion-timestep embedding -> temporal attention
 -> M alternating spatial / temporal blocks -> HPD. It knows nothing of the noise schedule
-(`engine.model.diffusion` owns that), so the same network serves the regression baseline.
+(`engine.model.diffusion` owns that), so the same network serves the regression baseline, and
+nothing of where E_c comes from (`engine.model.dreampose3d` adds the APL that makes it).
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .action_prompt import ActionPromptLearner, random_class_probs
 from .attention import MultiHeadAttention, TransformerBlock, over_frames, over_joints
-from .config import APL_HEADS, ModelConfig
+from .config import ModelConfig
 from .joint_affinity import SpatialRepresentationEncoder
 from .multiframe_head import HallucinativePoseDecoder
 
@@ -30,7 +29,9 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
-class DreamPose3D(nn.Module):
+class SpatioTemporalDenoiser(nn.Module):
+    """SPD + HPD: noisy 3D window, 2D keypoints, scores and the prompt context in, HPD poses out."""
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = config
@@ -39,8 +40,6 @@ class DreamPose3D(nn.Module):
         self.embed = nn.Linear(6, w)                     # 2D (2) + confidence (1) + noisy 3D (3)
         self.joint_pos = nn.Parameter(torch.zeros(1, 1, c.num_joints, w))
         self.frame_pos = nn.Parameter(torch.zeros(1, c.window, 1, w))
-        self.apl = ActionPromptLearner(c.num_joints, c.window, c.apl_width, c.apl_depth, APL_HEADS,
-                                       len(c.actions), len(c.styles), c.text_dim, w) if c.use_apl else None
         self.sre = SpatialRepresentationEncoder(w, c.heads, c.num_joints, use_affinity=c.use_sre)
         self.cross_norm = nn.LayerNorm(w)
         self.cross = MultiHeadAttention(w, c.heads) if c.use_apl else None
@@ -52,20 +51,6 @@ class DreamPose3D(nn.Module):
         nn.init.normal_(self.joint_pos, std=0.02)
         nn.init.normal_(self.frame_pos, std=0.02)
 
-    # --- Action Prompt Learning -------------------------------------------------------------
-    def prompt(self, keypoints2d: torch.Tensor, scores: torch.Tensor, generator: torch.Generator | None = None,
-               tables=None) -> dict:
-        """Classify the window and build the context tokens E_c (None when APL is off)."""
-        if self.apl is None:
-            return {"context": None, "action_logits": None, "style_logits": None}
-        action_logits, style_logits = self.apl.classify(keypoints2d, scores)
-        if self.config.prompt_mode == "random":
-            pa, ps = random_class_probs(action_logits, generator), random_class_probs(style_logits, generator)
-        else:
-            pa, ps = F.softmax(action_logits, -1), F.softmax(style_logits, -1)
-        return {"context": self.apl.context(pa, ps, tables), "action_logits": action_logits, "style_logits": style_logits}
-
-    # --- Denoiser -----------------------------------------------------------------------------
     def forward(self, noisy3d: torch.Tensor, t: torch.Tensor, keypoints2d: torch.Tensor, scores: torch.Tensor,
                 context: torch.Tensor | None) -> torch.Tensor:
         """Predict clean 3D poses.

@@ -25,7 +25,7 @@ from torch import nn
 
 from ..reprojection import fit_weak_perspective
 from .config import ModelConfig
-from .denoiser import DreamPose3D
+from .dreampose3d import DreamPose3D
 from .multiframe_head import HallucinativePoseDecoder
 
 
