@@ -29,7 +29,7 @@ from ..errors import EngineError
 from ..model import ModelConfig
 from .ablations import ABLATIONS
 from .labels import ACTION_VOCAB, STYLE_VOCAB
-from .sources import SOURCES
+from .sources import DEFAULT_SOURCES, SOURCES
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 MAX_SEED = 2 ** 63 - 1        # torch.Generator's range
@@ -114,7 +114,7 @@ def _check_fields(obj, prefix: str) -> None:
 @dataclass(frozen=True)
 class DataConfig:
     """Which clips are trained on and how their bodies are scaled."""
-    sources: tuple[str, ...] = _field(_sources, ("bandai1", "bandai2", "cmu"), tuple)
+    sources: tuple[str, ...] = _field(_sources, DEFAULT_SOURCES, tuple)
     # [lo, hi] scale range of the hip- and shoulder-width bone groups (null: the sampler's
     # default 0.85-1.15; see mocap_dataset.group_ranges).
     width_range: tuple[float, float] | None = _field(_width_range, None, lambda v: tuple(float(x) for x in v))

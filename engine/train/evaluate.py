@@ -33,7 +33,9 @@ METRICS = ("mpjpe", "p_mpjpe", "mpjve", "accel")
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="dreampose3d evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--split", default="test", choices=["test", "val", "train"])
+    p.add_argument("--split", default="test", choices=["test", "cross", "val", "train"],
+                   help="test: held-out Bandai styles and CMU subject 7; cross: other people on their own skeletons "
+                        "(CMU ASF/AMC subjects 01 and 11, motion-prediction test files)")
     p.add_argument("--max-clips", type=int, default=None, help="a deterministic subset of N clips (every k-th clip)")
     p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
     p.add_argument("--hypotheses", type=int, default=1)
@@ -111,14 +113,15 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, 
 
 
 def main(argv=None) -> int:
-    from .mocap_dataset import load_clips
+    from .mocap_dataset import CROSS_SOURCES, DEFAULT_SOURCES, load_clips
 
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     log = lambda m: print(m, file=sys.stderr, flush=True)   # noqa: E731
     lifter = Lifter(args.checkpoint, "auto")
-    clips = load_clips(args.split, root=args.mocap_root, limit=args.limit_clips)
+    sources = CROSS_SOURCES if args.split == "cross" else DEFAULT_SOURCES
+    clips = load_clips(args.split, root=args.mocap_root, limit=args.limit_clips, sources=sources)
     if args.max_clips and len(clips) > args.max_clips:
         clips = clips[:: int(np.ceil(len(clips) / args.max_clips))]
     base = PRESETS[args.preset]

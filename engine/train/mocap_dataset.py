@@ -24,11 +24,18 @@ from ..windows import window_starts
 from . import cameras as cams
 from .bvh import MocapError, read_bvh
 from .detector_noise import add_detector_noise, flip_batch
-from .labels import ACTION_VOCAB, MIRRORED_ACTION_INDEX, STYLE_VOCAB, bandai_labels, clip_stem, cmu_labels, read_cmu_index
+from .labels import (ACTION_VOCAB, MIRRORED_ACTION_INDEX, STYLE_VOCAB, bandai_labels, clip_stem, cmu_action, cmu_labels,
+                     read_cmu_index)
 from .skeleton_maps import resolve_mapping, to_h36m
+from .sources import DEFAULT_SOURCES
 
-SOURCES = ("bandai1", "bandai2", "cmu", "custom")
-SPLITS = ("train", "val", "test", "all")
+SOURCES = ("bandai1", "bandai2", "cmu", "custom", "cmu-extra")
+SPLITS = ("train", "val", "test", "cross", "all")
+# The `cross` split: people, skeletons and activities the training data does not have, each on its own
+# joint definitions (never retargeted to Bandai): CMU subjects 01 (playground) and 11 (soccer) from
+# their own ASF skeletons, and the test files of the CMU motion-prediction set (subject 02's skeleton).
+CROSS_SOURCES = ("cmu-extra",)
+CMU_EXTRA_CROSS = ("asfamc/", "motion-prediction/test/")
 CACHE_VERSION = "mocap-v1"
 ANKLE_HEIGHT = 0.08   # metres; H36M's ankle joint sits this far above the floor when standing
 
@@ -77,7 +84,14 @@ def is_val(name: str) -> bool:
     return int(hashlib.md5(name.encode()).hexdigest()[:8], 16) % 100 < 5
 
 
+def is_cross(name: str, source: str) -> bool:
+    """Held out as the `cross` split (see CROSS_SOURCES): the cmu-extra files under CMU_EXTRA_CROSS."""
+    return source == "cmu-extra" and name.startswith(tuple(f"cmux_{p.replace('/', '_')}" for p in CMU_EXTRA_CROSS))
+
+
 def split_of(clip: MocapClip) -> str:
+    if is_cross(clip.name, clip.source):
+        return "cross"
     if is_test(clip.name, clip.source, clip.style):
         return "test"
     return "val" if is_val(clip.name) else "train"
@@ -94,6 +108,9 @@ def source_files(source: str, root: Path) -> list[Path]:
     if source == "custom":
         folder = root / "custom"
         return sorted([*folder.rglob("*.bvh"), *folder.rglob("*.bvh.gz")])
+    if source == "cmu-extra":   # cgspeed's BVH skeletons have no H36M mapping yet, so they are not read
+        folder = root / "cmu-extra"
+        return sorted([*folder.glob("asfamc/*/*.amc.gz"), *folder.glob("motion-prediction/*/*/*.txt.gz")])
     raise MocapError(f"Unknown mocap source {source!r}; expected one of {', '.join(SOURCES)}.")
 
 
@@ -161,9 +178,37 @@ def clip_from_file(path: str | Path, source: str, fps: float = 30.0, cmu_index: 
     return MocapClip(name, source, joints.astype(np.float32), float(fps), action, style)
 
 
+def cmu_extra_clip(path: Path, root: Path, fps: float, index: dict[str, str]) -> MocapClip:
+    """One cmu-extra file (ASF/AMC or motion-prediction exp-map) -> `MocapClip`, on its own skeleton."""
+    from .asf_amc import read_amc_h36m
+    from .expmap_cmu import read_expmap_h36m
+
+    rel = path.relative_to(root / "cmu-extra").as_posix()
+    if rel.endswith(".amc.gz"):
+        joints, src_fps = read_amc_h36m(path.parent / f"{path.parent.name}.asf.gz", path)
+    else:
+        joints, src_fps = read_expmap_h36m(path)
+    step = src_fps / fps
+    joints = joints[::int(round(step))] if abs(step - round(step)) < 0.01 and round(step) >= 1 else _resample(joints, src_fps, fps)
+    joints = _ground_and_centre(_y_up(joints))
+    description = index.get(rel) or path.parent.name.replace("_", " ")   # motion-prediction: the action folder
+    name = "cmux_" + rel.removesuffix(".gz").rsplit(".", 1)[0].replace("/", "_")
+    return MocapClip(name, "cmu-extra", joints.astype(np.float32), float(fps), cmu_action(description), "normal")
+
+
+def read_cmu_extra_index(csv_path: Path) -> dict[str, str]:
+    """cmu-extra's `index.csv`: file (relative path) -> CMU motion description."""
+    import csv
+
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        return {row["file"]: row.get("description", "") for row in csv.DictReader(f)}
+
+
 def _worker(args) -> tuple[str, MocapClip | None, str]:
-    path, source, fps, cmu_index, mapping = args
+    path, source, fps, cmu_index, mapping, root = args
     try:
+        if source == "cmu-extra":
+            return str(path), cmu_extra_clip(path, root, fps, cmu_index), ""
         return str(path), clip_from_file(path, source, fps, cmu_index, mapping), ""
     except MocapError as exc:
         return str(path), None, str(exc)
@@ -173,10 +218,11 @@ def build_source(source: str, root: Path, fps: float = 30.0, limit: int | None =
                  workers: int = 2) -> list[MocapClip]:
     """Parse every file of one source (2 processes), printing progress to stderr."""
     files = source_files(source, root)[:limit]
-    cmu_index = read_cmu_index(root / "cmu" / "cmu_index.csv") if source == "cmu" else None
+    cmu_index = (read_cmu_index(root / "cmu" / "cmu_index.csv") if source == "cmu" else
+                 read_cmu_extra_index(root / "cmu-extra" / "index.csv") if source == "cmu-extra" else None)
     mapping = root / "custom" / "mapping.json" if source == "custom" else None
     mapping = mapping if mapping is not None and mapping.exists() else None
-    jobs = [(f, source, fps, cmu_index, mapping) for f in files]
+    jobs = [(f, source, fps, cmu_index, mapping, root) for f in files]
     clips, t0 = [], time.time()
     results = (map(_worker, jobs) if workers <= 1 or len(jobs) < 8 else None)
     pool = None
@@ -228,7 +274,7 @@ def load_cache(path: Path, source: str) -> list[MocapClip]:
                                             z["styles"])]
 
 
-def load_clips(split: str, root=None, fps: float = 30.0, sources=("bandai1", "bandai2", "cmu"),
+def load_clips(split: str, root=None, fps: float = 30.0, sources=DEFAULT_SOURCES,
                limit: int | None = None) -> list[MocapClip]:
     """Clips of one split ("train", "val", "test" or "all"), building the cache when missing.
 

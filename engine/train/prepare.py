@@ -15,13 +15,14 @@ from pathlib import Path
 from ..errors import EngineError
 from .mocap_dataset import (SOURCES, cache_dir, cache_path, default_mocap_root, load_clips,
                             split_of)
+from .sources import DEFAULT_SOURCES
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prepare-data", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=None,
                         help=f"mocap folder (default {default_mocap_root()})")
-    parser.add_argument("--sources", nargs="+", default=["bandai1", "bandai2", "cmu"],
+    parser.add_argument("--sources", nargs="+", default=list(DEFAULT_SOURCES),
                         choices=SOURCES)
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--rebuild", action="store_true", help="delete and rebuild existing caches")

@@ -33,7 +33,12 @@ SOURCES: dict[str, MocapSource] = {
     "cmu": MocapSource("CMU mocap subset", owner="CMU Graphics Lab",
                        terms="CMU: the mocap.cs.cmu.edu terms"),
     "custom": MocapSource("a custom BVH library", terms="custom: its own licence"),
+    "cmu-extra": MocapSource("CMU mocap extra trials (ASF/AMC, motion-prediction set)", owner="CMU Graphics Lab",
+                             terms="CMU: the mocap.cs.cmu.edu terms"),
 }
+
+
+DEFAULT_SOURCES = ("bandai1", "bandai2", "cmu")   # what `train`, `prepare-data` and the `test` split read by default
 
 
 def data_description(names) -> str:

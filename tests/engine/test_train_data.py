@@ -472,3 +472,40 @@ def test_flip_augmentation_mirrors_left_right_action_labels():
     for i, j in enumerate(MIRRORED_ACTION_INDEX):
         assert MIRRORED_ACTION_INDEX[j] == i
         assert ACTION_VOCAB[j] == mirrored_action(ACTION_VOCAB[i])
+
+
+@pytest.mark.shared
+@needs_shared
+def test_cross_split_holds_other_people_on_their_own_skeletons():
+    """`cross`: CMU subjects 01 and 11 from their own ASF skeletons and the motion-prediction test files
+    (subject 02's skeleton), never in training; their proportions are their own, not Bandai's."""
+    from engine.train.mocap_dataset import CROSS_SOURCES, build_source, split_of
+
+    clips = build_source(CROSS_SOURCES[0], MOCAP, workers=1)
+    cross = [c for c in clips if split_of(c) == "cross"]
+    rest = [c for c in clips if split_of(c) != "cross"]
+    assert {c.name.split("_")[1] for c in cross} == {"asfamc", "motion-prediction"}
+    assert all("_test_" in c.name for c in cross if "motion-prediction" in c.name)
+    assert rest and all("motion-prediction_train_" in c.name for c in rest)     # training material, not held out
+    legs = {}
+    for c in cross:
+        assert c.fps == 30.0 and c.action in ACTION_VOCAB and np.isfinite(c.joints).all()
+        bl = np.median(bone_lengths(c.joints), axis=0)
+        legs.setdefault(c.name.split("_")[2], set()).add(round(float(bl[1] + bl[2]), 3))
+    assert set(legs) == {"01", "11", "test"}
+    assert len(set.union(*legs.values())) == 3 and all(0.7 < v < 1.0 for v in set.union(*legs.values()))
+
+
+@pytest.mark.shared
+@needs_shared
+def test_evaluate_reports_the_cross_split(tiny_checkpoint, tmp_path):
+    import json
+
+    from engine.cli import main
+
+    out = tmp_path / "cross.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--split", "cross", "--max-clips", "2",
+                 "--output", str(out), "--threads", "1"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["split"] == "cross" and doc["clips"] == 2
+    assert doc["results"]["H=1"]["noisy"]["overall"]["frames"] > 0
