@@ -7,7 +7,7 @@ the optimisation and loss-weight values (which a `base` may give):
     "base":         a config to start from: its sections are updated key by key with this
                     file's, its other keys replaced (so a variant states only what differs)
     "model":        `engine.model.ModelConfig` fields (the vocabularies are the training ones)
-    "data":         DataConfig: sources, width_range, mocap_root, limit_clips
+    "data":         DataConfig: sources, width_range, neck_head_range, mocap_root, limit_clips
     "optimisation": OptimisationConfig: batch, learning rate, schedule, budgets, EMA, eval/save
     "loss_weights": LossWeights: bone, action, style
     "seed", "ablation", "device", "threads", "text_tables_from", "init_from", "clip_model", "clip_pretrained"
@@ -79,7 +79,7 @@ def _sources(v) -> str | None:
     return None if ok else f"a non-empty list of distinct sources from {', '.join(SOURCES)}"
 
 
-def _width_range(v) -> str | None:
+def _scale_range(v) -> str | None:
     ok = v is None or (isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_number(x) for x in v)
                        and 0 < v[0] <= v[1] <= 10)
     return None if ok else "null or [lo, hi] with 0 < lo <= hi <= 10"
@@ -117,7 +117,9 @@ class DataConfig:
     sources: tuple[str, ...] = _field(_sources, DEFAULT_SOURCES, tuple)
     # [lo, hi] scale range of the hip- and shoulder-width bone groups (null: the sampler's
     # default 0.85-1.15; see mocap_dataset.group_ranges).
-    width_range: tuple[float, float] | None = _field(_width_range, None, lambda v: tuple(float(x) for x in v))
+    width_range: tuple[float, float] | None = _field(_scale_range, None, lambda v: tuple(float(x) for x in v))
+    # [lo, hi] scale range of the neck-and-head bone group (null: the sampler's default 0.85-1.15).
+    neck_head_range: tuple[float, float] | None = _field(_scale_range, None, lambda v: tuple(float(x) for x in v))
     mocap_root: str | None = _field(_text(optional=True), None)   # null: ../shared/data/mocap
     limit_clips: int | None = _field(_int(1, 1_000_000, optional=True), None)   # first N files per source (tests)
 

@@ -343,7 +343,7 @@ class Trainer:
             elapsed_before = self.resume()
         rank, step, window = machine.rank, self.step, parts.config.window
         self.sampler = WindowSampler(train_clips, window=window, seed=cfg.seed * 1000 + rank + step,
-                                     width_range=cfg.data.width_range)
+                                     width_range=cfg.data.width_range, neck_head_range=cfg.data.neck_head_range)
         val_sampler = WindowSampler(val_clips, window=window, seed=12345)
         self.val_batch = to_tensors(val_sampler.sample(64, np.random.default_rng(0)), machine.device)
         self.budget_s = cfg.optimisation.minutes * 60
@@ -475,6 +475,7 @@ def checkpoint_info(cfg: TrainConfig, text_info: dict, steps: int, minutes: floa
     return {"text_encoder": text_info, "ablation": cfg.ablation, "training": {
         "steps": steps, "seed": cfg.seed, "minutes": round(minutes, 1), "batch_size": o.batch_size,
         "ema_decay": o.ema_decay, "width_range": list(data.width_range) if data.width_range is not None else None,
+        "neck_head_range": list(data.neck_head_range) if data.neck_head_range is not None else None,
         "device": str(device), "threads": torch.get_num_threads(), "clips": len(train_clips),
         "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(data.sources),
         "data": data_description(data.sources),
