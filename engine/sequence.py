@@ -95,7 +95,7 @@ class KeypointSequence:
                 if layout != LAYOUT:
                     raise SequenceError(f"{name}: layout is '{layout}', expected '{LAYOUT}'.")
                 meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
-                seq = cls(z["keypoints"], z["scores"], tuple(z["image_size"].tolist()), float(z["fps"]), meta)
+                seq = cls(z["keypoints"], z["scores"], tuple(z["image_size"].tolist()), np.asarray(z["fps"]).item(), meta)
         except SequenceError:
             raise
         except Exception as exc:  # zipfile/np errors: truncated, empty, not an npz
