@@ -20,7 +20,6 @@ from . import limits
 from .errors import EngineError
 
 EXIT_ERROR, EXIT_CANCELLED = 2, 130
-MAX_SEED = 2 ** 63 - 1        # torch.Generator's range
 
 
 def emit(event: str, **fields) -> None:
@@ -159,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hypotheses", type=_ranged(1, MAX_HYPOTHESES), default=None, help="hypotheses H (overrides the preset)")
     p.add_argument("--aggregation", default=None, choices=["mean", "jpma"])
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None, help="flip test-time augmentation")
-    p.add_argument("--seed", type=_ranged(0, MAX_SEED), default=None, help="random seed (a fixed seed gives identical output)")
+    p.add_argument("--seed", type=_ranged(0, limits.MAX_SEED), default=None, help="random seed (a fixed seed gives identical output)")
     p.add_argument("--action-window", type=_ranged(0, limits.MAX_FRAMES), default=None,
                    help="frames over which the action prompt's probabilities are averaged "
                         f"(0: per window; default {PRESETS['fast'].action_window})")

@@ -17,14 +17,15 @@ import numpy as np
 import torch
 
 from . import __version__
+from .actions import mirrored_action_index
 from .checkpoint import load_checkpoint
 from .errors import EngineError
 from .frames import normalise_screen, to_grounded_blender
+from .limits import MAX_SEED
 from .reprojection import reprojection_error, summarise as summarise_reprojection
 from .sequence import KeypointSequence, LiftResult
 from .skeleton import FLIP_PERMUTATION, flip_left_right
 from .smoothing import DEFAULT_METHOD, cutoff_hz, moving_average, smooth
-from .actions import mirrored_action_index
 from .text_encoder import prompt_text
 from .trajectory import estimate_root_trajectory
 from .windows import stitch, window_starts
@@ -50,7 +51,7 @@ class SamplingSettings:
     def __post_init__(self) -> None:
         """Refuse settings the sampler would silently bend (0 steps ran as 1) or crash on."""
         ints = {"steps": (1, MAX_STEPS), "hypotheses": (1, MAX_HYPOTHESES), "overlap": (0, 10_000),
-                "batch_windows": (1, 10_000), "seed": (0, 2 ** 63 - 1), "action_window": (0, 10 ** 7)}
+                "batch_windows": (1, 10_000), "seed": (0, MAX_SEED), "action_window": (0, 10 ** 7)}
         for name, (lo, hi) in ints.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:

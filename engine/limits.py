@@ -21,6 +21,7 @@ FPS_RANGE = (1.0, 1_000.0)            # frames per second
 MAX_FRAMES = 108_000                  # frames in one clip by default (an hour at 30 fps)
 MAX_GAP_SECONDS = 600.0               # longest stretch without a detection inside a clip (10 minutes)
 MAX_FRAME_NUMBER = 2 ** 53            # frame numbers and ids beyond this are not frame numbers
+MAX_SEED = 2 ** 63 - 1                # random seeds: torch.Generator's range
 
 
 def _say(who: str, problem: str) -> InputError:
@@ -30,19 +31,25 @@ def _say(who: str, problem: str) -> InputError:
 def _real(value, what: str, who: str) -> float:
     """A finite real number (not a bool, not a string), as float."""
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise _say(who, f"{what} must be a number, got {type(value).__name__} {_short(value)}")
+        raise _say(who, f"{what} must be a number, got {type(value).__name__} {short_repr(value)}")
     try:
         number = float(value)
     except OverflowError:
-        raise _say(who, f"{what} {_short(value)} is out of range") from None
+        raise _say(who, f"{what} {short_repr(value)} is out of range") from None
     if not math.isfinite(number):
         raise _say(who, f"{what} must be finite, got {number}")
     return number
 
 
-def _short(value) -> str:
+def short_repr(value) -> str:
+    """The value's repr cut to 24 characters, so a message stays one short line whatever a file holds."""
     text = repr(value)
     return text if len(text) <= 24 else text[:21] + "..."
+
+
+def one_of(*options: str):
+    """A check for the config validators: None when the value is one of `options`, else what it must be."""
+    return lambda v: None if isinstance(v, str) and v in options else "one of " + ", ".join(map(repr, options))
 
 
 def image_size(width, height, who: str) -> tuple[int, int]:
@@ -69,9 +76,9 @@ def fps(value, who: str) -> float:
 def frame_number(value, who: str, what: str = "frame number") -> int:
     """An integer frame number or id whose size is that of a frame number, else an InputError."""
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise _say(who, f"{what} {_short(value)} is not an integer")
+        raise _say(who, f"{what} {short_repr(value)} is not an integer")
     if abs(int(value)) > MAX_FRAME_NUMBER:
-        raise _say(who, f"{what} {_short(value)} is too large to be a frame number")
+        raise _say(who, f"{what} {short_repr(value)} is too large to be a frame number")
     return int(value)
 
 

@@ -74,3 +74,14 @@ def run_engine(*args: str, timeout: float = 300):
 
     return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True,
                           timeout=timeout, env=engine_env(), cwd=REPO)
+
+
+class OpensFile:
+    """A pickle payload: unpickling it runs open(<marker>, "w"), which creates the marker file. Put
+    in any file a reader unpickles, it proves that no code ran when the marker is still absent."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")

@@ -11,15 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from ..errors import CheckpointError
+from ..limits import one_of, short_repr
 
 CONFIG_VERSION = 1
 APL_HEADS = 4   # attention heads of the APL transformer (denoiser.py builds it with these)
-
-
-def _short(value) -> str:
-    """The value's repr cut to 24 characters, so a message stays one short line whatever a file holds."""
-    text = repr(value)
-    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def _is_int(v) -> bool:
@@ -36,10 +31,6 @@ def _real(ok, expected: str):
     return lambda v: None if isinstance(v, (int, float)) and not isinstance(v, bool) and ok(v) else expected
 
 
-def _one_of(*options: str):
-    return lambda v: None if isinstance(v, str) and v in options else "one of " + ", ".join(map(repr, options))
-
-
 def _names(v) -> str | None:
     ok = isinstance(v, list) and 1 <= len(v) <= 10_000 and all(isinstance(s, str) and s.strip() for s in v) \
         and len(set(v)) == len(v)
@@ -52,7 +43,7 @@ def _flag(v) -> str | None:
 
 def _schedule(v) -> str | None:
     from .diffusion import SCHEDULES   # imported here: diffusion imports this module
-    return _one_of(*SCHEDULES)(v)
+    return one_of(*SCHEDULES)(v)
 
 
 # Field -> check (None if the value is fine, else what it must be). A checkpoint's config is data
@@ -66,10 +57,10 @@ _CHECKS = {
     "mlp_ratio": _real(lambda v: 0 < v <= 16, "a number above 0 and at most 16"),
     "dropout": _real(lambda v: 0 <= v < 1, "a number from 0 up to (not including) 1"),
     "apl_width": _int(1, 8192), "apl_depth": _int(1, 128), "text_dim": _int(1, 8192),
-    "text_encoder": _one_of("minilm", "openclip", "none"),
+    "text_encoder": one_of("minilm", "openclip", "none"),
     "hpd_frames": _int(1, 99),
     "use_apl": _flag, "use_sre": _flag, "diffusion": _flag, "gate_noisy_input": _flag,
-    "prompt_mode": _one_of("learned", "random"),
+    "prompt_mode": one_of("learned", "random"),
     "timesteps": _int(1, 100_000), "schedule": _schedule,
     "signal_scale": _real(lambda v: 0 < v <= 1000, "a number above 0 and at most 1,000"),
     "time_bias": _real(lambda v: 0 < v <= 1000, "a number above 0 and at most 1,000"),
@@ -125,7 +116,7 @@ class ModelConfig:
             value = getattr(self, name)
             expected = check(value)
             if expected:
-                raise ValueError(f"{name} must be {expected}, got {_short(value)}")
+                raise ValueError(f"{name} must be {expected}, got {short_repr(value)}")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} must be divisible by heads {self.heads}")
         if self.width % 2:
@@ -147,11 +138,11 @@ class ModelConfig:
         version = data.get("version", CONFIG_VERSION)
         if _is_int(version) and version > CONFIG_VERSION:
             raise CheckpointError(f"The model config of {source} was written by a newer engine "
-                                  f"(config version {_short(version)}, this engine reads {CONFIG_VERSION}).")
+                                  f"(config version {short_repr(version)}, this engine reads {CONFIG_VERSION}).")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise CheckpointError(f"The model config of {source} has unknown fields: "
-                                  f"{', '.join(_short(k) for k in sorted(unknown))}.")
+                                  f"{', '.join(short_repr(k) for k in sorted(unknown))}.")
         try:
             return cls(**data)
         except (TypeError, ValueError) as exc:

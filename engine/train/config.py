@@ -26,22 +26,16 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import EngineError
+from ..limits import MAX_SEED, one_of, short_repr
 from ..model import ModelConfig
 from .ablations import ABLATIONS
 from .labels import ACTION_VOCAB, STYLE_VOCAB
 from .sources import DEFAULT_SOURCES, SOURCES
 
 CONFIG_DIR = Path(__file__).parent / "configs"
-MAX_SEED = 2 ** 63 - 1        # torch.Generator's range
 
 
 # --- checks: each returns None when a value is fine, else what it must be ---------------------
-
-def _short(value) -> str:
-    """The value's repr cut to 24 characters, so a message stays one short line whatever a file holds."""
-    text = repr(value)
-    return text if len(text) <= 24 else text[:21] + "..."
-
 
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)     # JSON true must not pass as 1
@@ -62,10 +56,6 @@ def _real(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False):
         ok = _is_number(v) and (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
         return None if ok else expected
     return check
-
-
-def _one_of(*options: str):
-    return lambda v: None if isinstance(v, str) and v in options else "one of " + ", ".join(map(repr, options))
 
 
 def _text(optional: bool = False):
@@ -104,7 +94,7 @@ def _check_fields(obj, prefix: str) -> None:
         value = getattr(obj, f.name)
         expected = f.metadata["check"](value)
         if expected:
-            raise ValueError(f"{prefix}{f.metadata['key'] or f.name} must be {expected}, got {_short(value)}")
+            raise ValueError(f"{prefix}{f.metadata['key'] or f.name} must be {expected}, got {short_repr(value)}")
         if f.metadata["normal"] is not None and value is not None:
             object.__setattr__(obj, f.name, f.metadata["normal"](value))
 
@@ -176,8 +166,8 @@ class TrainConfig:
     optimisation: OptimisationConfig
     loss_weights: LossWeights
     seed: int = _field(_int(0, MAX_SEED), 0)
-    ablation: str = _field(_one_of(*ABLATIONS), "full")       # engine.train.ablations
-    device: str = _field(_one_of("auto", "cpu", "cuda"), "auto")
+    ablation: str = _field(one_of(*ABLATIONS), "full")       # engine.train.ablations
+    device: str = _field(one_of("auto", "cpu", "cuda"), "auto")
     threads: int | None = _field(_int(0, 1024, optional=True), None)   # torch CPU threads (null or 0: torch's choice)
     # Frozen minilm prompt tables from this checkpoint instead of the encoder (machines without its package).
     text_tables_from: str | None = _field(_text(optional=True), None)
@@ -191,12 +181,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, kind in (("model", ModelConfig), *SECTIONS.items()):
             if not isinstance(getattr(self, name), kind):
-                raise ValueError(f"{name} must be a {kind.__name__}, got {_short(getattr(self, name))}")
+                raise ValueError(f"{name} must be a {kind.__name__}, got {short_repr(getattr(self, name))}")
         object.__setattr__(self, "model", _model_config(**self.model.to_dict()))   # a copy: the config is frozen
         for name, vocab in (("actions", ACTION_VOCAB), ("styles", STYLE_VOCAB)):
             if list(getattr(self.model, name)) != list(vocab):
                 raise ValueError(f"model.{name} must be the training vocabulary (engine.train.labels), "
-                                 f"got {_short(getattr(self.model, name))}")
+                                 f"got {short_repr(getattr(self.model, name))}")
         _check_fields(self, "")
         self.network()          # the ablation's switches must make a valid network too
 
@@ -249,7 +239,7 @@ def _check_keys(data, where: str) -> None:
     """Refuse anything but a JSON object of known keys (sections: objects of their own known keys)."""
     name = where.rstrip(".") or "the config"
     if not isinstance(data, dict):
-        raise ValueError(f"{name} must be a JSON object, got {_short(data)}")
+        raise ValueError(f"{name} must be a JSON object, got {short_repr(data)}")
     known = {"_doc", "model", *SECTIONS, *(f.name for f in fields(TrainConfig) if f.name not in ("doc", "model", *SECTIONS))} \
         if not where else set(_MODEL_KEYS) if where == "model." else {f.name for f in fields(SECTIONS[where[:-1]])}
     for key in data:
@@ -289,7 +279,7 @@ def _read_merged(path_or_name, chain: tuple[str, ...] = ()) -> dict:
     try:
         _check_keys(data, "")
         if base is not None and not (isinstance(base, str) and base.strip()):
-            raise ValueError(f"base must be a config name or path, got {_short(base)}")
+            raise ValueError(f"base must be a config name or path, got {short_repr(base)}")
     except ValueError as exc:
         raise EngineError(f"{label}: {exc}.") from None
     if base is None:

@@ -84,9 +84,15 @@ def is_val(name: str) -> bool:
     return int(hashlib.md5(name.encode()).hexdigest()[:8], 16) % 100 < 5
 
 
+def cmu_extra_name(rel: str) -> str:
+    """The clip name of a cmu-extra file, from its path in that folder (a folder gives the prefix of
+    its files' names): "asfamc/01/01_02.amc.gz" -> "cmux_asfamc_01_01_02"."""
+    return "cmux_" + rel.removesuffix(".gz").rsplit(".", 1)[0].replace("/", "_")
+
+
 def is_cross(name: str, source: str) -> bool:
     """Held out as the `cross` split (see CROSS_SOURCES): the cmu-extra files under CMU_EXTRA_CROSS."""
-    return source == "cmu-extra" and name.startswith(tuple(f"cmux_{p.replace('/', '_')}" for p in CMU_EXTRA_CROSS))
+    return source == "cmu-extra" and name.startswith(tuple(cmu_extra_name(folder) for folder in CMU_EXTRA_CROSS))
 
 
 def split_of(clip: MocapClip) -> str:
@@ -152,6 +158,13 @@ def _resample(joints: np.ndarray, src_fps: float, fps: float) -> np.ndarray:
     return (1 - a) * joints[pos] + a * joints[pos + 1]
 
 
+def _frame_step(src_fps: float, fps: float) -> int | None:
+    """Every k-th frame gives `fps` from `src_fps` when k is a whole number (120 -> 30: 4); None
+    when it is not, and the clip must be resampled (`_resample`)."""
+    step = src_fps / fps
+    return int(round(step)) if abs(step - round(step)) < 0.01 and round(step) >= 1 else None
+
+
 def clip_from_file(path: str | Path, source: str, fps: float = 30.0, cmu_index: dict | None = None,
                    mapping: str | Path | dict | None = None) -> MocapClip:
     """One BVH file -> `MocapClip` (FK, mapping to H36M-17, Y up, resampled, grounded)."""
@@ -159,11 +172,9 @@ def clip_from_file(path: str | Path, source: str, fps: float = 30.0, cmu_index: 
     bvh = read_bvh(path)
     src_fps = bvh.fps
     first = 1 if source == "cmu" and bvh.num_frames > 1 else 0   # CMU frame 0 may be a T-pose
-    step = src_fps / fps
-    integer_step = abs(step - round(step)) < 0.01 and round(step) >= 1
-    frames = slice(first, None, int(round(step))) if integer_step else slice(first, None)
-    joints = to_h36m(bvh, resolve_mapping(bvh.names, mapping), frames)
-    if not integer_step:
+    step = _frame_step(src_fps, fps)
+    joints = to_h36m(bvh, resolve_mapping(bvh.names, mapping), slice(first, None, step))
+    if step is None:
         joints = _resample(joints, src_fps, fps)
     joints = _ground_and_centre(_y_up(joints))
     stem = clip_stem(path)
@@ -188,12 +199,11 @@ def cmu_extra_clip(path: Path, root: Path, fps: float, index: dict[str, str]) ->
         joints, src_fps = read_amc_h36m(path.parent / f"{path.parent.name}.asf.gz", path)
     else:
         joints, src_fps = read_expmap_h36m(path)
-    step = src_fps / fps
-    joints = joints[::int(round(step))] if abs(step - round(step)) < 0.01 and round(step) >= 1 else _resample(joints, src_fps, fps)
+    step = _frame_step(src_fps, fps)
+    joints = joints[::step] if step is not None else _resample(joints, src_fps, fps)
     joints = _ground_and_centre(_y_up(joints))
     description = index.get(rel) or path.parent.name.replace("_", " ")   # motion-prediction: the action folder
-    name = "cmux_" + rel.removesuffix(".gz").rsplit(".", 1)[0].replace("/", "_")
-    return MocapClip(name, "cmu-extra", joints.astype(np.float32), float(fps), cmu_action(description), "normal")
+    return MocapClip(cmu_extra_name(rel), "cmu-extra", joints.astype(np.float32), float(fps), cmu_action(description), "normal")
 
 
 def read_cmu_extra_index(csv_path: Path) -> dict[str, str]:

@@ -475,7 +475,6 @@ def checkpoint_info(cfg: TrainConfig, text_info: dict, steps: int, minutes: floa
     return {"text_encoder": text_info, "ablation": cfg.ablation, "training": {
         "steps": steps, "seed": cfg.seed, "minutes": round(minutes, 1), "batch_size": o.batch_size,
         "ema_decay": o.ema_decay, "width_range": list(data.width_range) if data.width_range is not None else None,
-        "neck_head_range": list(data.neck_head_range) if data.neck_head_range is not None else None,
         "device": str(device), "threads": torch.get_num_threads(), "clips": len(train_clips),
         "frames": int(sum(len(c.joints) for c in train_clips)), "sources": list(data.sources),
         "data": data_description(data.sources),

@@ -424,24 +424,16 @@ def test_a_failure_half_way_removes_what_was_created(registered, walk_npz, monke
     assert snapshot(bpy) == before
 
 
-class _Payload:
-    """Unpickling this would create the marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 @pytest.mark.slow
 def test_scan_and_lift_refuse_a_crafted_pickle_with_the_engines_sentence(registered, tmp_path, monkeypatch):
     """Scan runs `engine inspect` on whatever file the user picks: a VideoPose3D .npz carrying a pickle
     payload must not run, Scan and Lift must show the engine's sentence as it is, the scene stays as it was."""
+    from engine_support import OpensFile
+
     monkeypatch.delenv("DREAMPOSE3D_PYTHON", raising=False)
     marker = tmp_path / "PWNED"
     path = tmp_path / "clip_keypoints.npz"
-    np.savez(path, positions_2d=np.array({"v": {"custom": [_Payload(marker)]}}, dtype=object),
+    np.savez(path, positions_2d=np.array({"v": {"custom": [OpensFile(marker)]}}, dtype=object),
              metadata=np.array({"layout_name": "coco"}, dtype=object))
     bpy = registered
     bpy.context.scene.dreampose3d.input_path = str(path)

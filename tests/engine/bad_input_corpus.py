@@ -38,7 +38,7 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 sys.path.insert(0, str(TESTS.parent))
 
-from engine_support import walking_keypoints  # noqa: E402
+from engine_support import OpensFile, walking_keypoints  # noqa: E402
 
 from engine.readers import layouts  # noqa: E402
 from engine.skeleton import JOINT_NAMES  # noqa: E402
@@ -248,16 +248,6 @@ def _lift(path, d: Path, *flags) -> list[str]:
     return ["lift", str(path), "-o", str(d / "out" / "result.npz"), *flags]
 
 
-class Payload:
-    """Unpickling this creates the marker file: the test of every unpickling reader."""
-
-    def __init__(self, marker: Path):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def _damaged(writer, damage):
     """A case builder: write the valid file, then damage its bytes."""
     def build(d: Path):
@@ -334,12 +324,12 @@ def _specific_cases() -> list[Case]:
     c = []
     # Code execution.
     c.append(Case("vp3d-custom", "pickle payload named *_keypoints.npz", lambda d: _lift(
-        _renamed(write_vp3d(d, kp, sc, positions={"v": {"custom": [Payload(d / "PWNED")]}}), "clip_keypoints.npz"), d, "--fps", "30"),
+        _renamed(write_vp3d(d, kp, sc, positions={"v": {"custom": [OpensFile(d / "PWNED")]}}), "clip_keypoints.npz"), d, "--fps", "30"),
         marker="PWNED"))
     c.append(Case("vp3d-custom", "pickle payload, inspect", lambda d: ["inspect", str(
-        write_vp3d(d, kp, sc, meta={"layout_name": "coco", "x": Payload(d / "PWNED")}))], marker="PWNED"))
+        write_vp3d(d, kp, sc, meta={"layout_name": "coco", "x": OpensFile(d / "PWNED")}))], marker="PWNED"))
     c.append(Case("detectron2-npz", "pickle payload", lambda d: _lift(
-        write_detectron2(d, kp, sc, meta={"w": W, "h": H, "x": Payload(d / "PWNED")}), d, "--fps", "30"), marker="PWNED"))
+        write_detectron2(d, kp, sc, meta={"w": W, "h": H, "x": OpensFile(d / "PWNED")}), d, "--fps", "30"), marker="PWNED"))
     c.append(Case("dlc", "h5 with a pickled object column", _dlc_h5_payload, marker="PWNED"))
     # Values in files.
     c.append(Case("mediapipe-json", "frame 2**70", lambda d: _lift(_mp_frames(d, kp, sc, {0: 2 ** 70}), d)))
@@ -427,7 +417,7 @@ def _dlc_h5_payload(d: Path) -> list[str]:
 
     csv, mapping = write_dlc(d, *_h36m())
     frame = pd.read_csv(csv, header=[0, 1, 2], index_col=0)
-    frame[("DLC_model", "extra", "x")] = [Payload(d / "PWNED")] * len(frame)
+    frame[("DLC_model", "extra", "x")] = [OpensFile(d / "PWNED")] * len(frame)
     path = d / "clipDLC_resnet50.h5"
     with warnings.catch_warnings():          # PyTables warns that it pickles the object column: the point here
         warnings.simplefilter("ignore")

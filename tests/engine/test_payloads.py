@@ -24,6 +24,7 @@ from engine.cli import main
 from engine.errors import EngineError
 from engine.readers import inspect_file, read_sequence, safe_pickle
 from engine.skeleton import JOINT_NAMES
+from engine_support import OpensFile
 
 FIX = Path(__file__).parent / "fixtures"
 MAPPING = FIX / "dlc_multi_mapping.json"   # lhip -> left_hip, rhip -> right_hip
@@ -39,13 +40,6 @@ class RunsCommand:
 
     def __reduce__(self):
         return os.system, (f"touch '{self.marker}'",)
-
-
-class OpensFile(RunsCommand):
-    """Unpickles as open(<marker>, "w"), which creates the marker."""
-
-    def __reduce__(self):
-        return open, (self.marker, "w")
 
 
 class Reduces:
