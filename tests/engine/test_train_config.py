@@ -78,6 +78,8 @@ def test_an_unknown_key_in_a_base_names_the_base(tmp_path):
     ("data", "sources", "bandai1,cmu", "data.sources must be a non-empty list"),
     ("data", "sources", ["bandai3"], "data.sources must be a non-empty list of distinct sources"),
     ("data", "width_range", [1.9, 0.9], "data.width_range must be null or [lo, hi]"),
+    ("data", "neck_head_range", [0.0, 1.6], "data.neck_head_range must be null or [lo, hi]"),
+    ("data", "neck_head_range", "0.55-1.6", "data.neck_head_range must be null or [lo, hi]"),
     ("data", "limit_clips", 0, "data.limit_clips must be an integer from 1"),
     ("model", "width", "96", "model.width must be an integer"),
     ("model", "width", 33, "model.width 33 must be divisible by heads 2"),
