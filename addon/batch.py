@@ -61,6 +61,8 @@ def parse_args(argv):
     p.add_argument("--engine-python", default="", help="Python that runs the engine (default: found automatically)")
     p.add_argument("--no-root-motion", action="store_true", help="keep the character in place")
     p.add_argument("--foot-cleanup", action="store_true", help="pin feet during ground contacts")
+    p.add_argument("--contact-overlay", action="store_true",
+                   help="add a sphere at each ankle, shown in the viewport while that foot is on the floor")
     return p.parse_args(argv)
 
 
@@ -114,7 +116,8 @@ def main(argv=None) -> int:
             for i in inputs:
                 written = headless.convert(ready[i], i.stem if i.is_file() else i.name, Path(args.output), formats,
                                            rig=args.rig, armature=args.armature, mapping=args.mapping,
-                                           root_motion=not args.no_root_motion, foot_cleanup=args.foot_cleanup)
+                                           root_motion=not args.no_root_motion, foot_cleanup=args.foot_cleanup,
+                                           contact_overlay=args.contact_overlay)
                 for path in written:
                     print(json.dumps({"event": "written", "input": str(i), "output": path}), flush=True)
     except errors.AddonError as exc:

@@ -109,7 +109,8 @@ def cmd_lift(args) -> int:
                     log(f"loaded {lifter.meta['id']} on {lifter.device} in {lifter.load_seconds:.2f} s")
                 result = lifter.lift(seq, settings, args.smooth, args.smooth_hz,
                                      progress=lambda d, n, inp=inp: emit("progress", input=inp, done=d, total=n),
-                                     input_format=seq.meta.get("format", args.format))
+                                     input_format=seq.meta.get("format", args.format),
+                                     cleanup=args.cleanup == "on", root_motion=args.root_motion)
             warning = result.meta.get("reprojection", {}).get("warning")
             if warning:
                 log(f"warning: {inp}: {warning}")
@@ -143,6 +144,7 @@ def cmd_info(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .lifter import MAX_HYPOTHESES, MAX_STEPS, PRESETS
+    from .cleanup import ROOT_MOTIONS
     from .smoothing import BUTTERWORTH_HZ, DEFAULT_METHOD, METHODS
 
     parser = _Parser(prog="dreampose3d", description="DreamPose3D: lift 2D keypoints to 3D.")
@@ -167,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"temporal filter of the 3D joints (default {DEFAULT_METHOD}; none: the model's raw output)")
     p.add_argument("--smooth-hz", type=_ranged(1e-3, limits.FPS_RANGE[1] / 2, whole=False, unit=" Hz"), default=None,
                    help=f"cutoff in Hz for the smoothing filter (default {BUTTERWORTH_HZ:g} for butterworth)")
+    p.add_argument("--cleanup", default="on", choices=["on", "off"],
+                   help="stand the clip upright on the floor, constant bones, planted feet, gaps flagged "
+                        "(default on; off: the model's poses as they come)")
+    p.add_argument("--root-motion", default="free", choices=list(ROOT_MOTIONS),
+                   help="the pelvis path: free (as fitted, default), in-place (held over one spot), "
+                        "path (a smoothed walking path)")
     p.set_defaults(func=cmd_lift)
 
     p = sub.add_parser("inspect", help="describe a keypoint file: format, frames, people")

@@ -15,7 +15,7 @@ DEFAULT_MAX_GAP = 10
 INTERPOLATED_SCORE_FACTOR = 0.5
 
 
-def _runs(mask: np.ndarray) -> list[list[int]]:
+def runs(mask: np.ndarray) -> list[list[int]]:
     """Inclusive [start, end] runs of True in a 1-D bool mask."""
     if not mask.any():
         return []
@@ -58,8 +58,8 @@ def fill_gaps(points: np.ndarray, scores: np.ndarray, max_gap: int = DEFAULT_MAX
     empty_after = ~(scores > 0).any(axis=1)
     report = {
         "max_gap": int(max_gap),
-        "interpolated": _runs(empty_before & ~empty_after),
-        "long": _runs(empty_after),
+        "interpolated": runs(empty_before & ~empty_after),
+        "long": runs(empty_after),
         "joint_frames_interpolated": filled,
         "joint_frames_missing": int((scores <= 0).sum()),
     }

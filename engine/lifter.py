@@ -19,6 +19,7 @@ import torch
 from . import __version__
 from .actions import mirrored_action_index
 from .checkpoint import load_checkpoint
+from .cleanup import clean_motion
 from .errors import EngineError
 from .frames import normalise_screen, to_grounded_blender
 from .limits import MAX_SEED
@@ -91,7 +92,10 @@ class Lifter:
 
     def lift(self, seq: KeypointSequence, settings: SamplingSettings | None = None, smoothing: str = DEFAULT_METHOD,
              smooth_hz: float | None = None, progress: Callable[[int, int], None] | None = None,
-             input_format: str = "keypoints-npz") -> LiftResult:
+             input_format: str = "keypoints-npz", cleanup: bool = True, root_motion: str = "free") -> LiftResult:
+        """`cleanup` (default): engine.cleanup's upright, grounded, constant-bone, planted-feet clip
+        with gaps flagged; off: the model's poses as they come, the root fit and the lowest ankle
+        put on the floor (what the engine did before issue #18; kept for comparison)."""
         s = settings or SamplingSettings()
         seq.validate(seq.meta.get("source", "input"))
         w, h = seq.image_size
@@ -100,9 +104,12 @@ class Lifter:
         joints3d, action_probs, style_probs = self.lift_normalised(kp, sc, s, progress)
         joints3d = joints3d - joints3d[:, :1]          # exactly root-relative
         joints3d = smooth(joints3d, seq.fps, smoothing, smooth_hz)
-        root = estimate_root_trajectory(joints3d, kp, sc)
-        root = smooth(root, seq.fps, "butterworth" if len(root) > 30 else "none", min(3.0, seq.fps / 2 - 0.5))
-        world = to_grounded_blender(joints3d, root)
+        extra, flags, contacts = {}, None, None
+        if cleanup:
+            clean = clean_motion(joints3d, kp, sc, seq.fps, seq.meta.get("gaps"), root_motion=root_motion)
+            joints3d, world, flags, contacts, extra = clean.joints3d, clean.world, clean.frame_flags, clean.contacts, clean.meta
+        else:
+            world = to_grounded_blender(joints3d, estimate_root_trajectory(joints3d, kp, sc, seq.fps))
         cfg = self.config
         prompts = [prompt_text(cfg.styles[si], cfg.actions[ai])
                    for si, ai in zip(style_probs.argmax(-1), action_probs.argmax(-1))]
@@ -114,9 +121,11 @@ class Lifter:
             "reprojection": summarise_reprojection(reprojection_error(joints3d, kp, sc)),
             "style_names": list(cfg.styles), "text_encoder": self.meta["info"].get("text_encoder", {}),
             "root_trajectory_camera": "estimated with an assumed 60-degree horizontal field of view",
+            **extra,
         }
         return LiftResult(joints3d=joints3d, joints3d_world=world, fps=seq.fps, action_names=list(cfg.actions),
-                          action_probs=action_probs.astype(np.float32), prompt=prompts, meta=meta)
+                          action_probs=action_probs.astype(np.float32), prompt=prompts, meta=meta,
+                          frame_flags=flags, contacts=contacts)
 
     def lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress=None):
         """Screen-normalised 2D (T, 17, 2) + scores (T, 17) -> 3D (T, 17, 3), per-frame action and

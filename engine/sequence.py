@@ -103,6 +103,15 @@ class KeypointSequence:
         return seq.validate(name)
 
 
+# What a result frame is (LiftResult.frame_flags). The add-on reads the same numbers
+# (addon/core/result_io.py); a gap's frames are marked on the timeline and kept out of the floor
+# and bone-length estimates.
+FRAME_DETECTED = 0        # a detection the model lifted
+FRAME_INTERPOLATED = 1    # in a short gap (<= 0.5 s): interpolated between the detections around it
+FRAME_HELD = 2            # in a long gap: the last detected pose held, not invented motion
+FRAME_KINDS = (FRAME_DETECTED, FRAME_INTERPOLATED, FRAME_HELD)
+
+
 @dataclass
 class LiftResult:
     """What `lift` writes (shared conventions, "Result file").
@@ -111,6 +120,9 @@ class LiftResult:
     joints3d_world: (T, 17, 3) float32 Blender frame, metres, grounded.
     action_names:   (C,) class names; action_probs (T, C) float32; prompt (T,) per-frame text.
     meta:           JSON-able dict (engine version, checkpoint id, input format, device, sampling).
+    frame_flags:    (T,) uint8, what each frame is (FRAME_* below): detected, or a gap's frame that
+                    was interpolated or held. Older results lack it (read as all detected).
+    contacts:       (T, 2) bool, the left and right foot on the floor. Older results lack it.
     """
 
     joints3d: np.ndarray
@@ -120,9 +132,19 @@ class LiftResult:
     action_probs: np.ndarray
     prompt: list[str]
     meta: dict = field(default_factory=dict)
+    frame_flags: np.ndarray | None = None
+    contacts: np.ndarray | None = None
 
     def validate(self, name: str = "result") -> "LiftResult":
         t = self.joints3d.shape[0]
+        if self.frame_flags is None:
+            self.frame_flags = np.full(t, FRAME_DETECTED, np.uint8)
+        if self.contacts is None:
+            self.contacts = np.zeros((t, 2), bool)
+        if self.frame_flags.shape != (t,) or not np.isin(self.frame_flags, FRAME_KINDS).all():
+            raise SequenceError(f"{name}: frame_flags must be ({t},) values in {list(FRAME_KINDS)}.")
+        if self.contacts.shape != (t, 2):
+            raise SequenceError(f"{name}: contacts must have shape ({t}, 2), got {self.contacts.shape}.")
         for key in ("joints3d", "joints3d_world"):
             a = getattr(self, key)
             if a.shape != (t, NUM_JOINTS, 3) or not np.isfinite(a).all():
@@ -142,6 +164,8 @@ class LiftResult:
             action_probs=self.action_probs.astype(np.float32),
             prompt=np.array(self.prompt, dtype=np.str_),
             meta=np.str_(json.dumps(self.meta)),
+            frame_flags=self.frame_flags.astype(np.uint8),
+            contacts=self.contacts.astype(bool),
         )
 
     @classmethod
@@ -154,6 +178,8 @@ class LiftResult:
                     fps=float(np.asarray(z["fps"]).item()),   # one number; an array is a clear error
                     action_names=[str(a) for a in z["action_names"]], action_probs=z["action_probs"],
                     prompt=[str(p) for p in z["prompt"]], meta=json.loads(str(z["meta"])),
+                    frame_flags=z["frame_flags"] if "frame_flags" in z.files else None,
+                    contacts=z["contacts"].astype(bool) if "contacts" in z.files else None,
                 )
         except Exception as exc:
             raise SequenceError(f"{name}: cannot be read as a lift result ({type(exc).__name__}: {exc}).") from exc

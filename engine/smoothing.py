@@ -3,7 +3,8 @@
 - `one_euro`: the 1-euro filter (Casiez et al. 2012): adaptive low-pass, little lag on fast
   moves, strong smoothing when still. Causal.
 - `butterworth`: zero-phase low-pass (scipy.signal.filtfilt) at a cutoff in Hz; the usual choice
-  in biomechanics, no lag, needs the whole clip.
+  in biomechanics, no lag, needs the whole clip. Clips too short for it (`short_clip_frames`) get
+  `gaussian` at the same cut-off, so a 15-frame clip is smoothed too.
 
 `moving_average` is for per-frame class probabilities (the action prompt), not for joints.
 
@@ -54,10 +55,38 @@ def butterworth(x: np.ndarray, fps: float, cutoff_hz: float = BUTTERWORTH_HZ, or
     if not 0 < cutoff_hz < nyquist:
         raise EngineError(f"The smoothing cutoff must lie between 0 and {nyquist:g} Hz (half the frame rate), got {cutoff_hz:g}.")
     b, a = butter(order, cutoff_hz / nyquist)
-    padlen = 3 * max(len(a), len(b))
-    if len(x) <= padlen:           # too short to filter without edge artefacts: leave it
-        return np.asarray(x, dtype=np.float32)
+    if len(x) <= short_clip_frames(order):   # filtfilt's edge padding needs more frames
+        return gaussian(x, fps, cutoff_hz)
     return filtfilt(b, a, np.asarray(x, dtype=np.float64), axis=0).astype(np.float32)
+
+
+def short_clip_frames(order: int = 4) -> int:
+    """Clips of at most this many frames are too short for the Butterworth filter's edge padding
+    (3 x its length); `butterworth` smooths them with `gaussian` at the same cut-off instead."""
+    return 3 * (order + 1)
+
+
+# A Gaussian of standard deviation sigma (seconds) has the response exp(-2 pi^2 sigma^2 f^2): half
+# the power passes at f = sqrt(ln 2) / (2 pi sigma), the point a Butterworth cut-off names.
+_GAUSS_HALF_POWER = math.sqrt(math.log(2)) / (2 * math.pi)
+
+
+def gaussian(x: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase Gaussian low-pass of (T, ...) along time with its half-power point at `cutoff_hz`.
+
+    It works at any length (edges are extended by repeating the end frames), so short clips and
+    short root paths are smoothed too, where the Butterworth filter cannot run."""
+    x = np.asarray(x, dtype=np.float64)
+    sigma = _GAUSS_HALF_POWER / cutoff_hz * fps          # in frames
+    if len(x) < 2 or sigma < 0.3:
+        return x.astype(np.float32)
+    half = int(math.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    k /= k.sum()
+    padded = np.concatenate([np.repeat(x[:1], half, 0), x, np.repeat(x[-1:], half, 0)])
+    flat = padded.reshape(len(padded), -1)
+    out = np.stack([np.convolve(flat[:, i], k, mode="valid") for i in range(flat.shape[1])], axis=1)
+    return out.reshape(x.shape).astype(np.float32)
 
 
 def cutoff_hz(method: str, fps: float, hz: float | None = None, who: str = "input") -> float | None:

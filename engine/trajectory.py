@@ -6,6 +6,13 @@ u_j (Z_j + T_z) = f (X_j + T_x) and v_j (Z_j + T_z) = f (Y_j + T_y), linear in T
 keypoint confidences. The focal length is unknown for video from the wild; we assume a typical
 60-degree horizontal field of view (f = 1 / tan(30 deg) in screen-normalised units). A wrong focal
 scales depth, not the shape of the path across the image.
+
+Depth is the weak part: it comes from the person's apparent size, and a jumping jack's spread
+arms change the 2D more than the 3D, which made an exercise done in place surge 3 m back and
+forth. So the fit is made robust (joints whose residual is large are down-weighted, Huber-style),
+only the torso, whose shape the model gets best, decides the depth, depth is median-filtered over
+a second and low-passed at DEPTH_HZ (people rarely change depth faster), and only then are the
+sideways and vertical positions solved with that depth, from all joints.
 """
 
 from __future__ import annotations
@@ -14,23 +21,77 @@ import math
 
 import numpy as np
 
+from .smoothing import gaussian
+
 DEFAULT_FOCAL = 1.0 / math.tan(math.radians(30.0))
+TORSO = (0, 1, 4, 7, 8, 11, 14)          # pelvis, hips, spine, thorax, shoulders
+DEPTH_HZ = 1.0
+SIDEWAYS_HZ = 3.0
+HUBER = 0.02                             # screen-normalised residual where down-weighting starts
 
 
-def estimate_root_trajectory(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray,
-                             focal: float = DEFAULT_FOCAL) -> np.ndarray:
-    """(T, 17, 3) root-relative camera joints, (T, 17, 2) screen-normalised 2D, (T, 17) scores
-    -> (T, 3) camera-frame pelvis positions in metres."""
+def _solve(joints3d, u, v, w, focal):
+    """Weighted least squares for T per frame: (T, J, 3), (T, J), (T, J), (T, J) -> (T, 3)."""
     x, y, z = joints3d[..., 0], joints3d[..., 1], joints3d[..., 2]
-    u, v = keypoints2d[..., 0], keypoints2d[..., 1]
-    w = np.sqrt(np.clip(scores, 0.0, 1.0))[..., None]                     # (T, J, 1)
     zeros, f = np.zeros_like(u), np.full_like(u, focal)
-    rows_u = np.stack([f, zeros, -u], axis=-1)                             # (T, J, 3)
-    rows_v = np.stack([zeros, f, -v], axis=-1)
-    a = np.concatenate([rows_u * w, rows_v * w], axis=1).astype(np.float64)   # (T, 2J, 3)
-    b = np.concatenate([(u * z - focal * x)[..., None] * w, (v * z - focal * y)[..., None] * w], axis=1)
+    ws = np.sqrt(w)[..., None]
+    a = np.concatenate([np.stack([f, zeros, -u], -1) * ws, np.stack([zeros, f, -v], -1) * ws], axis=1)
+    b = np.concatenate([((u * z - focal * x) * ws[..., 0])[..., None], ((v * z - focal * y) * ws[..., 0])[..., None]], axis=1)
     ata = a.transpose(0, 2, 1) @ a + 1e-6 * np.eye(3)
-    atb = a.transpose(0, 2, 1) @ b.astype(np.float64)
-    t = np.linalg.solve(ata, atb)[..., 0]
-    t[:, 2] = np.maximum(t[:, 2], 0.5)                                     # in front of the camera
-    return t.astype(np.float32)
+    return np.linalg.solve(ata, a.transpose(0, 2, 1) @ b)[..., 0]
+
+
+def fit_translation(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray,
+                    focal: float = DEFAULT_FOCAL, iterations: int = 3) -> np.ndarray:
+    """Per-frame robust fit of the translation: (T, J, 3), (T, J, 2), (T, J) -> (T, 3); joints whose
+    reprojection residual exceeds HUBER lose weight as 1/residual (iteratively reweighted)."""
+    p = np.asarray(joints3d, dtype=np.float64)
+    u, v = keypoints2d[..., 0].astype(np.float64), keypoints2d[..., 1].astype(np.float64)
+    w0 = np.clip(scores, 0.0, 1.0).astype(np.float64)
+    w = w0
+    for _ in range(iterations):
+        t = _solve(p, u, v, w, focal)
+        q = p + t[:, None]
+        depth = np.maximum(q[..., 2], 1e-3)
+        res = np.hypot(focal * q[..., 0] / depth - u, focal * q[..., 1] / depth - v)
+        w = w0 * np.minimum(1.0, HUBER / np.maximum(res, 1e-9))
+    return t
+
+
+def estimate_root_trajectory(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, fps: float,
+                             focal: float = DEFAULT_FOCAL, usable: np.ndarray | None = None) -> np.ndarray:
+    """(T, 17, 3) root-relative camera joints, (T, 17, 2) screen-normalised 2D, (T, 17) scores,
+    frame rate, optional (T,) usable frames -> (T, 3) camera-frame pelvis positions in metres.
+
+    Frames that are not usable take their depth from the usable frames around them."""
+    t = len(joints3d)
+    usable = np.ones(t, bool) if usable is None else usable
+    torso_w = np.zeros_like(scores, dtype=np.float64)
+    torso_w[:, TORSO] = scores[:, TORSO]
+    depth = fit_translation(joints3d, keypoints2d, torso_w, focal)[:, 2]
+    good = np.flatnonzero(usable & np.isfinite(depth))
+    if good.size:
+        depth = np.interp(np.arange(t), good, depth[good])
+    depth = np.maximum(_median_filter(depth, max(1, int(round(fps))) | 1), 0.5)
+    depth = gaussian(depth, fps, DEPTH_HZ)
+    # Sideways and vertical position with that depth, from all joints (closed form per frame).
+    p = np.asarray(joints3d, dtype=np.float64)
+    w = np.clip(scores, 0.0, 1.0).astype(np.float64) + 1e-9
+    zj = p[..., 2] + depth[:, None]
+    tx = (w * (keypoints2d[..., 0] * zj / focal - p[..., 0])).sum(1) / w.sum(1)
+    ty = (w * (keypoints2d[..., 1] * zj / focal - p[..., 1])).sum(1) / w.sum(1)
+    side = np.stack([tx, ty], axis=1)
+    if good.size:
+        side = np.stack([np.interp(np.arange(t), good, side[good, k]) for k in range(2)], axis=1)
+    side = gaussian(side, fps, SIDEWAYS_HZ)
+    return np.column_stack([side, depth]).astype(np.float32)
+
+
+def _median_filter(x: np.ndarray, width: int) -> np.ndarray:
+    """Centred running median of a 1-D series over `width` (odd) frames, edges repeated."""
+    if width <= 1 or len(x) < 3:
+        return np.asarray(x, dtype=np.float64)
+    half = width // 2
+    padded = np.pad(np.asarray(x, dtype=np.float64), half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    return np.median(windows, axis=1)

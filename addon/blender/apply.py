@@ -1,20 +1,26 @@
 """Put a lift result into the scene: one function the operator and the batch script share.
 
-Everything is computed first (core.rig_solver, core.retarget); Blender data is created last, and
-if anything fails on the way the new data-blocks are removed again, so the scene is either fully
-updated or untouched.
+Everything is computed first (core.rig_solver, core.retarget, core.timeline); Blender data is
+created next (the rig or its new action, the contact keys and spheres, the new markers), and only
+then is what an earlier run left for the same armature replaced (its markers and contact
+spheres). If anything fails on the way, `rollback.Rollback` puts the scene back, so it is either
+fully updated or untouched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import bpy
+import numpy as np
 
-from ..core import rig_solver
+from ..core import retarget, rig_solver, timeline
 from ..core.errors import InputError
 from ..core.result_io import Result
-from . import armature_build, retarget_rig
+from ..core.skeleton import JOINT_NAMES, joint
+from . import armature_build, contacts, markers, retarget_rig
+from .rollback import SCENE_PROMPTS, Rollback
+
+ANKLES = (joint("left_ankle"), joint("right_ankle"))
 
 
 @dataclass
@@ -29,6 +35,7 @@ class ApplyOptions:
     set_scene_range: bool = True
     name: str = "DreamPose3D"
     preset_dir: str | None = None
+    contact_overlay: bool = False  # sphere empties at the ankles, shown on contact frames
 
 
 @dataclass
@@ -37,47 +44,55 @@ class Applied:
     keys: int
     motion: rig_solver.RigMotion
     markers: int
+    overlay: list  # the contact spheres made (empty without the overlay)
 
 
 def apply_result(scene, result: Result, opts: ApplyOptions) -> Applied:
     motion = rig_solver.solve(result.joints_world, result.fps, opts.root_motion, opts.foot_cleanup)
-    before = (set(bpy.data.objects), set(bpy.data.armatures), set(bpy.data.actions))
+    existing = opts.target == "EXISTING"
+    if existing and (opts.armature is None or getattr(opts.armature, "type", None) != "ARMATURE"):
+        raise InputError("Choose an armature object as the target, or target a new armature.")
+    undo = Rollback(scene, opts.armature if existing else None)
     try:
-        if opts.target == "EXISTING":
-            obj = opts.armature
-            if obj is None or getattr(obj, "type", None) != "ARMATURE":
-                raise InputError("Choose an armature object as the target, or target a new armature.")
-            _, keys = retarget_rig.retarget_onto(obj, motion, opts.mapping, opts.frame_start, opts.preset_dir)
-        else:
-            obj = armature_build.build_armature(motion, opts.name, scene.collection)
-            keys = armature_build.keyframe_motion(obj, motion, opts.frame_start)
-        markers = armature_build.add_action_markers(scene, result.action_segments(), opts.frame_start) if opts.markers else []
+        obj, keys, ankle_bones = _animate(scene, motion, opts)
+        frames = opts.frame_start + np.arange(result.num_frames)
+        keys += contacts.key_contacts(obj, result.contacts, frames)
+        overlay = []
+        if opts.contact_overlay:
+            collection = obj.users_collection[0] if obj.users_collection else scene.collection
+            overlay = contacts.add_overlay(obj, ankle_bones, result.contacts, frames, collection)
+        new_markers = markers.add(scene, timeline.marker_specs(result, opts.frame_start)) if opts.markers else []
+        # Everything new is in place: now replace what an earlier run left for this armature.
+        if opts.markers:
+            markers.replace(scene, obj, new_markers)
         if opts.set_scene_range:
             scene.render.fps = max(1, int(round(result.fps)))
             scene.render.fps_base = scene.render.fps / result.fps
             scene.frame_start = opts.frame_start
             scene.frame_end = opts.frame_start + result.num_frames - 1
-        scene["dreampose3d_prompts"] = [f"{opts.frame_start + i}\t{text}" for i, text in result.action_segments()]
+        scene[SCENE_PROMPTS] = [f"{opts.frame_start + i}\t{text}" for i, text in result.action_segments()]
+        contacts.remove_overlay(contacts.overlay_of(obj, keep=overlay))  # last: deleted objects cannot come back
     except Exception:
-        _remove_new(before)
+        undo.restore()
         raise
-    return Applied(obj, keys, motion, len(markers))
+    return Applied(obj, keys, motion, len(new_markers), overlay)
 
 
-def _remove_new(before) -> None:
-    objects, armatures, actions = before
-    for ob in [o for o in bpy.data.objects if o not in objects]:
-        bpy.data.objects.remove(ob)
-    for arm in [a for a in bpy.data.armatures if a not in armatures]:
-        bpy.data.armatures.remove(arm)
-    for act in [a for a in bpy.data.actions if a not in actions]:
-        bpy.data.actions.remove(act)
+def _animate(scene, motion: rig_solver.RigMotion, opts: ApplyOptions):
+    """(armature object, keys written, (left, right) bone ending at each ankle or None)."""
+    if opts.target == "EXISTING":
+        obj = opts.armature
+        sol, keys = retarget_rig.retarget_onto(obj, motion, opts.mapping, opts.frame_start, opts.preset_dir)
+        return obj, keys, tuple(retarget.bone_ending_at(sol.mapping, j) for j in ANKLES)
+    obj = armature_build.build_armature(motion, opts.name, scene.collection)
+    keys = armature_build.keyframe_motion(obj, motion, opts.frame_start)
+    return obj, keys, tuple(JOINT_NAMES[j] for j in ANKLES)  # generated bones are named after their tail joint
 
 
 def prompt_at(scene, frame: int) -> str:
     """The predicted action prompt in effect at `frame` (from the last applied result)."""
     text = ""
-    for entry in scene.get("dreampose3d_prompts", []):
+    for entry in scene.get(SCENE_PROMPTS, []):
         f, _, t = str(entry).partition("\t")
         if int(f) <= frame:
             text = t

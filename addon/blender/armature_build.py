@@ -64,7 +64,3 @@ def keyframe_motion(obj, motion: RigMotion, frame_start: int = 1, action_name: s
         )
     return keyframes.write_channels(bag, frames, channels)
 
-
-def add_action_markers(scene, segments, frame_start: int = 1) -> list:
-    """One timeline marker per change of predicted action, named after it."""
-    return [scene.timeline_markers.new(text[:63] or "action", frame=frame_start + i) for i, text in segments]

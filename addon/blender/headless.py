@@ -7,6 +7,7 @@ the same code the Lift operator's synchronous path uses.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -43,14 +44,18 @@ def new_scene(rig: str | None = None, armature: str | None = None):
 
 def convert(result_path: Path, stem: str, out_dir: Path, formats: list[str], rig: str | None = None,
             armature: str | None = None, mapping: str = "AUTO", root_motion: bool = True,
-            foot_cleanup: bool = False) -> list[str]:
+            foot_cleanup: bool = False, contact_overlay: bool = False) -> list[str]:
     """Apply one result and write `out_dir/<stem>.npz` plus one file per export format; returns the
-    paths written. The engine's warning about the lift, if any, goes to stderr."""
+    paths written. The gap counts go to stdout as a JSON line ({"event": "gaps", ...}); the
+    engine's warning about the lift, if any, goes to stderr."""
     result = result_io.load_result(result_path)
     scene, target = new_scene(rig, armature)
     opts = ApplyOptions(target="EXISTING" if target is not None else "NEW", armature=target, mapping=mapping,
-                        root_motion=root_motion, foot_cleanup=foot_cleanup, frame_start=1, name=stem)
+                        root_motion=root_motion, foot_cleanup=foot_cleanup, frame_start=1, name=stem,
+                        contact_overlay=contact_overlay)
     applied = apply_result(scene, result, opts)
+    print(json.dumps({"event": "gaps", "input": stem, **result.gap_counts(),
+                      "summary": result.gap_summary() or "no gaps"}), flush=True)
     if result.warning:
         print(f"warning: {stem}: {result.warning}", file=sys.stderr, flush=True)
     out_dir = Path(out_dir)

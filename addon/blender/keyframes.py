@@ -29,14 +29,26 @@ def new_action(obj, name: str):
         return action, action  # legacy: the action holds the f-curves
     slot = action.slots.new(id_type=obj.id_type if hasattr(obj, "id_type") else "OBJECT", name=obj.name)
     obj.animation_data.action_slot = slot
+    return action, _channelbag(action, slot)
+
+
+def _channelbag(action, slot):
     try:
         from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-        bag = action_ensure_channelbag_for_slot(action, slot)
+        return action_ensure_channelbag_for_slot(action, slot)
     except ImportError:  # 4.4 without the helper
         layer = action.layers[0] if action.layers else action.layers.new("Layer")
         strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
-        bag = strip.channelbag(slot, ensure=True)
-    return action, bag
+        return strip.channelbag(slot, ensure=True)
+
+
+def channels_of(obj):
+    """The channel container of the action `new_action` gave `obj`, to add more curves to it
+    (the contact properties next to the bones' keys)."""
+    action = obj.animation_data.action
+    if not has_slotted_actions():
+        return action
+    return _channelbag(action, obj.animation_data.action_slot)
 
 
 def _new_fcurve(container, data_path: str, index: int, group: str):
@@ -48,19 +60,21 @@ def _new_fcurve(container, data_path: str, index: int, group: str):
     return fc
 
 
-def write_channels(container, frames: np.ndarray, channels: list[tuple[str, int, str, np.ndarray]]) -> int:
+def write_channels(container, frames: np.ndarray, channels: list[tuple[str, int, str, np.ndarray]],
+                   interpolation: str = "LINEAR") -> int:
     """Write keys for every channel at once.
 
     frames: (T,) scene frame numbers. channels: (data_path, array index, group name, (T,) values).
-    Returns the number of keyframes written. Interpolation is linear: the data is sampled per
-    frame, so Bezier handles would only add overshoot.
+    Returns the number of keyframes written. Interpolation is linear by default: the data is
+    sampled per frame, so Bezier handles would only add overshoot; on/off channels (contacts,
+    visibility) use "CONSTANT", so they switch on a frame instead of fading.
     """
     frames = np.asarray(frames, dtype=np.float32)
     n = len(frames)
     co = np.empty(2 * n, dtype=np.float32)
     co[0::2] = frames
-    linear = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
-    interp = np.full(n, linear, dtype=np.int32)
+    mode = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items[interpolation].value
+    interp = np.full(n, mode, dtype=np.int32)
     total = 0
     for data_path, index, group, values in channels:
         fc = _new_fcurve(container, data_path, index, group)
@@ -83,6 +97,12 @@ def fcurves_of(obj):
     from bpy_extras.anim_utils import action_get_channelbag_for_slot
     bag = action_get_channelbag_for_slot(ad.action, ad.action_slot)
     return list(bag.fcurves) if bag is not None else []
+
+
+def property_channel(data_path: str, values: np.ndarray, group: str) -> tuple:
+    """One channel for a single-valued property: a custom property ('["name"]') or an RNA one
+    ("hide_viewport")."""
+    return (data_path, 0, group, np.asarray(values, dtype=np.float32))
 
 
 def pose_bone_channels(bone_name: str, quaternions: np.ndarray, scale_y: np.ndarray | None = None,

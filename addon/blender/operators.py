@@ -41,7 +41,7 @@ def apply_options(context) -> ApplyOptions:
     s = context.scene.dreampose3d
     return ApplyOptions(target=s.target, armature=s.armature, mapping=s.mapping, root_motion=s.root_motion,
                         foot_cleanup=s.foot_cleanup, frame_start=context.scene.frame_start,
-                        preset_dir=get_prefs(context).preset_dir or None)
+                        preset_dir=get_prefs(context).preset_dir or None, contact_overlay=s.contact_overlay)
 
 
 class DREAMPOSE3D_OT_lift(bpy.types.Operator):
@@ -79,6 +79,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
         run.progress = 100.0
         run.last_error = ""
         run.warning = result.warning
+        run.gaps = result.gap_summary()
         if result.warning:
             self.report({"WARNING"}, result.warning)
         else:
@@ -88,7 +89,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
     def _fail(self, context, message: str):
         run = context.window_manager.dreampose3d_run
         run.last_error = message
-        run.status, run.warning = "failed", ""
+        run.status, run.warning, run.gaps = "failed", "", ""
         self.report({"ERROR"}, message)
         return {"CANCELLED"}
 
@@ -143,7 +144,8 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
             return self._fail(context, str(exc))
         wm = context.window_manager
         run = wm.dreampose3d_run
-        run.running, run.progress, run.status, run.last_error, run.warning = True, 0.0, "starting the engine", "", ""
+        run.running, run.progress, run.status = True, 0.0, "starting the engine"
+        run.last_error = run.warning = run.gaps = ""
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.progress_begin(0, 100)
         wm.modal_handler_add(self)

@@ -35,8 +35,11 @@ def draw_target(layout, s):
     if s.target == "EXISTING":
         col.prop(s, "armature")
         col.prop(s, "mapping")
-    col.prop(s, "root_motion")
-    col.prop(s, "foot_cleanup")
+    checks = layout.column(align=True)
+    checks.use_property_split = False  # a split layout cuts these names at the default width
+    checks.prop(s, "root_motion")
+    checks.prop(s, "foot_cleanup")
+    checks.prop(s, "contact_overlay")
 
 
 def draw_run(layout, context):
@@ -52,8 +55,16 @@ def draw_run(layout, context):
             col.label(text=run.last_error, icon="ERROR")
         elif run.status:
             col.label(text=run.status, icon="CHECKMARK")
+            draw_gaps(col, run.gaps)
             if run.warning:
                 col.label(text="The 3D fits the 2D poorly: check the motion", icon="ERROR")
+
+
+def draw_gaps(col, summary: str):
+    """The gap counts on two lines, "Gaps: 60 frames held" and "3 interpolated": one line would be
+    cut at the sidebar's default width."""
+    for i, part in enumerate(summary.split(", ") if summary else []):
+        col.label(text=f"Gaps: {part}" if i == 0 else part, icon="TIME" if i == 0 else "BLANK1")
 
 
 def draw_prompt(layout, context):

@@ -71,6 +71,9 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
     root_motion: BoolProperty(name="Root motion", default=True, description="Move the character through space (off: in place)")
     foot_cleanup: BoolProperty(name="Foot contact clean-up", default=False,
                                description="Pin feet while they touch the ground (detected by ankle height and speed)")
+    contact_overlay: BoolProperty(name="Contact spheres", default=False,
+                                  description="Add a small sphere at each ankle, shown in the viewport on the frames "
+                                              "where that foot is on the floor")
 
 
 class DREAMPOSE3D_PG_run(bpy.types.PropertyGroup):
@@ -79,6 +82,7 @@ class DREAMPOSE3D_PG_run(bpy.types.PropertyGroup):
     status: StringProperty(name="Status", default="")
     last_error: StringProperty(name="Last error", default="")
     warning: StringProperty(name="Warning", default="", description="The engine's warning about the last lift")
+    gaps: StringProperty(name="Gaps", default="", description="The last lift's gap frames, e.g. '60 frames held, 3 interpolated'")
 
 
 classes = (DREAMPOSE3D_PG_settings, DREAMPOSE3D_PG_run)

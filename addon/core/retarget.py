@@ -12,6 +12,19 @@ segment in every frame whatever its roll, and an A-pose or T-pose rest makes no 
 Unmapped bones follow their parent rigidly. Root translation is scaled by leg length
 (target thigh + shin over source thigh + shin).
 
+Feet: the 17-joint skeleton ends at the ankles, so nothing says where the toes point. A preset's
+`level` bones (the feet) therefore keep their rest tilt to the floor and only turn about the
+vertical with the heading of a segment (the shin's lateral axis): flat feet that face where the
+knee faces, instead of feet that swing with the shin.
+
+Floor: the result is grounded at its ankles (the engine puts the lowest ankle of the clip at
+z = 0). A target rig stands higher or lower in its rest pose than the source rest pose does (its
+ankle sits on a foot, its legs are bent), so after the rotations are solved its ankles are found
+by forward kinematics and the root is shifted vertically, once for the whole clip, so that the
+rig's lowest ankle in each frame is, as a median over the clip, at the source's lowest ankle
+(scaled like the root motion) above the armature object's origin. Rotations only are keyed, so
+every bone keeps its length in every frame, however the source bones' lengths vary.
+
 Everything here is numpy on plain arrays and bone names; `blender/retarget_rig.py` reads the
 armature's bones into `TargetBone`s and writes the solution as keyframes.
 """
@@ -20,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +50,13 @@ LEG_SEGMENTS = (("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_
 class Mapping:
     name: str
     root: str
-    bones: dict  # target bone -> (from joint index, to joint index)
+    bones: dict  # target bone -> (from joint index, to joint index): points along that segment
+    level: dict = field(default_factory=dict)  # target bone -> segment whose heading it turns with
+
+
+def bone_ending_at(mapping: Mapping, joint_index: int) -> str | None:
+    """The target bone that follows a segment ending at this joint (the shin for an ankle), or None."""
+    return next((name for name, (_, b) in mapping.bones.items() if b == joint_index), None)
 
 
 # ----------------------------------------------------------------------------- presets
@@ -51,13 +70,16 @@ def load_preset(path) -> Mapping:
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-        bones = {}
-        for target, seg in data["bones"].items():
-            a, b = seg
-            if a not in JOINT_INDEX or b not in JOINT_INDEX:
-                raise RetargetError(f"Preset {p.name}: bone {target} names an unknown joint in {seg}.")
-            bones[str(target)] = (JOINT_INDEX[a], JOINT_INDEX[b])
-        return Mapping(str(data.get("name", p.stem)), str(data["root"]), bones)
+        tables = []
+        for source in (data["bones"], data.get("level", {})):  # "level" (the feet) is optional
+            table = {}
+            for target, seg in source.items():
+                a, b = seg
+                if a not in JOINT_INDEX or b not in JOINT_INDEX:
+                    raise RetargetError(f"Preset {p.name}: bone {target} names an unknown joint in {seg}.")
+                table[str(target)] = (JOINT_INDEX[a], JOINT_INDEX[b])
+            tables.append(table)
+        return Mapping(str(data.get("name", p.stem)), str(data["root"]), *tables)
     except RetargetError:
         raise
     except Exception as exc:
@@ -86,14 +108,21 @@ def resolve_names(mapping: Mapping, bone_names) -> Mapping:
     if root is None:
         raise RetargetError(f"The armature has no bone '{mapping.root}' required by the '{mapping.name}' mapping.")
     bones = {get(t): seg for t, seg in mapping.bones.items() if get(t) is not None}
-    return Mapping(mapping.name, root, bones)
+    level = {get(t): seg for t, seg in mapping.level.items() if get(t) is not None}
+    return Mapping(mapping.name, root, bones, level)
+
+
+def _matched(mapping: Mapping, bone_names) -> tuple[int, int]:
+    """(preset bones found in `bone_names`, preset bones), root and level bones included."""
+    names = set(bone_names) | {_norm(n) for n in bone_names}
+    wanted = [mapping.root] + list(mapping.bones) + list(mapping.level)
+    return sum((w in names) or (_norm(w) in names) for w in wanted), len(wanted)
 
 
 def match_score(mapping: Mapping, bone_names) -> float:
     """Fraction of the preset's bones (root included) found in `bone_names`."""
-    names = set(bone_names) | {_norm(n) for n in bone_names}
-    wanted = [mapping.root] + list(mapping.bones)
-    return sum((w in names) or (_norm(w) in names) for w in wanted) / len(wanted)
+    found, wanted = _matched(mapping, bone_names)
+    return found / wanted
 
 
 # keyword rules for "auto": (regex on the normalised name, segment); side from L/R tokens
@@ -109,9 +138,10 @@ _KEYWORDS = (
 
 
 def auto_mapping(bone_names, extra_dir: str | None = None) -> Mapping:
-    """Best preset by bone names when one fits (>= 80 % of its bones), else keyword rules."""
+    """Best preset by bone names when one fits (>= 80 % of its bones), else keyword rules. Of two
+    presets that fit equally well, the one that maps more bones wins (the feet and hands too)."""
     names = list(bone_names)
-    best = max(presets(extra_dir).values(), key=lambda m: match_score(m, names), default=None)
+    best = max(presets(extra_dir).values(), key=lambda m: (match_score(m, names), _matched(m, names)[0]), default=None)
     if best is not None and match_score(best, names) >= 0.8:
         return resolve_names(best, names)
     bones, root = {}, None
@@ -193,6 +223,43 @@ class RetargetMotion:
     root_location: np.ndarray
     scale: float
     world_rotations: dict  # bone -> (T, 3, 3) armature-space posed rotations (for tests)
+    mapping: Mapping | None = None  # the mapping solved for, in the armature's own bone names
+
+
+def _heading_rotations(motion: RigMotion, c: int) -> np.ndarray:
+    """(T, 3, 3) world rotations about the vertical that turn source bone `c`'s rest lateral axis
+    onto its lateral axis in each frame, both seen from above. Where that axis points nearly
+    straight up or down (a leg held sideways), the hip line stands in for it."""
+    x = np.array(motion.world_rotations[:, c, :, 0], dtype=np.float64)
+    hips = np.array(motion.world_rotations[:, ROOT, :, 0], dtype=np.float64)
+    x[:, 2] = hips[:, 2] = 0.0
+    weak = np.linalg.norm(x, axis=-1) < 0.3
+    x[weak] = hips[weak]
+    r = np.array(motion.rest_rotations[c][:, 0], dtype=np.float64)
+    r[2] = 0.0
+    ang = np.arctan2(r[0] * x[:, 1] - r[1] * x[:, 0], x[:, :2] @ r[:2])
+    cos, sin = np.cos(ang), np.sin(ang)
+    out = np.zeros((len(ang), 3, 3))
+    out[:, 0, 0], out[:, 0, 1], out[:, 1, 0], out[:, 1, 1], out[:, 2, 2] = cos, -sin, sin, cos, 1.0
+    return out
+
+
+def _posed_tail(bones: list[TargetBone], world: np.ndarray, rest: np.ndarray, root: int, root_head: np.ndarray,
+                i: int) -> np.ndarray | None:
+    """(T, 3) armature-space tail of bone `i` posed by `world` with the root's head at `root_head`
+    (forward kinematics down the chain from the root), or None when `i` is not below the root."""
+    chain, k = [], i
+    while k != root:
+        if k < 0:
+            return None
+        chain.append(k)
+        k = bones[k].parent
+    head, p = root_head, root
+    for k in reversed(chain):
+        offset = bones[k].matrix[:3, 3] - bones[p].matrix[:3, 3]  # rest offset, carried by the parent
+        head = head + (world[:, p] @ rest[p].T) @ offset
+        p = k
+    return head + world[:, i, :, 1] * bones[i].length
 
 
 def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping, object_matrix=None) -> RetargetMotion:
@@ -223,7 +290,7 @@ def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping,
     mapped = {}
     needed = set()  # mapped bones and their ancestors: the only world rotations anyone reads
     for i, b in enumerate(bones):
-        if b.name == mapping.root or b.name in mapping.bones:
+        if b.name == mapping.root or b.name in mapping.bones or b.name in mapping.level:
             k = i
             while k >= 0 and k not in needed:
                 needed.add(k)
@@ -245,6 +312,9 @@ def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping,
             C = _min_rotation(rest[i][:, 1], Ra.T @ f_r[:, 1])
             world[:, i] = d @ C @ rest[i]
             mapped[b.name] = i
+        elif b.name in mapping.level:
+            world[:, i] = to_arm(_heading_rotations(motion, mapping.level[b.name][1])) @ rest[i]
+            mapped[b.name] = i
         elif b.parent >= 0:
             world[:, i] = world[:, b.parent] @ rest[b.parent].T @ rest[i]
         else:
@@ -256,14 +326,35 @@ def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping,
             local_rotations(world[:, [i]], rest[[i]], [-1])[:, 0]
         quats[name] = quaternion_continuity(matrix_to_quaternion(local))
 
-    # root location: world head(t) = rest head (world) + scale * (pelvis(t) - rest pelvis)
+    # root location: world head(t) = rest head (world) + scale * (pelvis(t) - rest pelvis), then
+    # shifted vertically so the ankles meet the floor (module docstring)
     r = index[mapping.root]
     rest_head_world = A[:3, :3] @ bones[r].matrix[:3, 3] + A[:3, 3]
     head_world = rest_head_world + scale * (joints[:, ROOT] - rest_j[ROOT])
-    head_arm = (head_world - A[:3, 3]) @ np.linalg.inv(A[:3, :3]).T
+    to_arm_space = np.linalg.inv(A[:3, :3]).T
+    shift = _floor_shift(motion, bones, world, rest, r, (head_world - A[:3, 3]) @ to_arm_space, A, scale, mapping)
+    head_world[:, 2] += shift
+    head_arm = (head_world - A[:3, 3]) @ to_arm_space
     # The same formula with or without a parent: bones above the root are not animated, so a
     # parent's pose is its rest pose and the root's location is its offset from its own rest head.
     offset = head_arm - bones[r].matrix[:3, 3]
     loc = np.einsum("ij,ti->tj", rest[r], offset)  # R^T offset, in the bone's rest frame
     loc /= np.linalg.norm(bones[r].matrix[:3, :3], axis=0)
-    return RetargetMotion(quats, mapping.root, loc, float(scale), {n: world[:, i] for n, i in mapped.items()})
+    return RetargetMotion(quats, mapping.root, loc, float(scale), {n: world[:, i] for n, i in mapped.items()},
+                          mapping)
+
+
+def _floor_shift(motion: RigMotion, bones, world, rest, root: int, root_head: np.ndarray, A: np.ndarray, scale: float,
+                 mapping: Mapping) -> float:
+    """World units to move the root up so that the target's lowest ankle in each frame sits, as a
+    median over the clip, at the source's lowest ankle (scaled) above the armature's origin; 0
+    when the mapping has no bones ending at both ankles below the root."""
+    ankles = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
+    index = {b.name: i for i, b in enumerate(bones)}
+    names = [bone_ending_at(mapping, j) for j in ankles]
+    tails = [None if n is None else _posed_tail(bones, world, rest, root, root_head, index[n]) for n in names]
+    if any(t is None for t in tails):
+        return 0.0
+    target_low = np.min([(t @ A[:3, :3].T)[:, 2] + A[2, 3] for t in tails], axis=0)
+    source_low = motion.joints[:, ankles, 2].min(axis=1)
+    return float(np.median(A[2, 3] + scale * source_low - target_low))

@@ -24,6 +24,14 @@ HEIGHT = (0.5, 2.2)            # camera height above the ground, metres
 PITCH_JITTER = 0.15            # std of the tilt away from the person, as a fraction of half the
                                # vertical field of view (people are rarely framed dead centre)
 ROLL_DEG = 3.0                 # std of the roll
+# Real footage (issue #21): people anywhere in the frame and often filling it, cameras at chest or
+# head height looking level. `random_cameras(..., anywhere=True)` draws these.
+LEVEL_SHARE = 0.4              # share of cameras at LEVEL_HEIGHT looking level (no tilt)
+LEVEL_HEIGHT = (1.2, 1.7)      # metres: a camera held at chest or head height
+FILL_SHARE = 0.4               # share of cameras as close as the person's extent allows
+FILL_DISTANCE = (1.0, 1.4)     # those cameras' distance, in multiples of the closest that fits
+OFF_AXIS = 0.9                 # how far the aim may stray: a share of the slack between the person's
+                               # angular radius and the half field of view, on each axis
 
 
 @dataclass
@@ -104,12 +112,16 @@ def look_at(centre: np.ndarray, target: np.ndarray, roll_rad: np.ndarray) -> np.
 
 
 def random_cameras(rng: np.random.Generator, target: np.ndarray,
-                   radius: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                   radius: np.ndarray | None = None, anywhere: bool = False) -> dict[str, np.ndarray]:
     """Random cameras around (B, 3) world targets (e.g. the person's mean pelvis position).
 
     `radius` (B,): the person's extent around the target (metres); the distance is then drawn from
     what keeps that sphere in the narrower image side, so few cameras need re-drawing (beyond
     DISTANCE's far end only when even that is too close for the lens).
+    `anywhere`: the camera is not aimed at the target but at a random direction that keeps the
+    sphere in view (the person anywhere in the frame); LEVEL_SHARE of the cameras stand at chest or
+    head height looking level, and FILL_SHARE stand as close as the sphere allows (the person
+    filling the frame). Without it, the cameras of the first training runs (aimed at the target).
     Returns rotation (B, 3, 3), centre (B, 3), focal_px (B,), width (B,), height (B,).
     """
     b = target.shape[0]
@@ -123,15 +135,39 @@ def random_cameras(rng: np.random.Generator, target: np.ndarray,
         half_fov = np.arctan(np.minimum(width, height) / 2.0 / focal_px)
         near = np.maximum(near, radius / np.sin(0.8 * half_fov))
     distance = rng.uniform(near, np.maximum(near, DISTANCE[1]))
-    centre = np.stack([target[:, 0] + distance * np.sin(yaw),
-                       rng.uniform(*HEIGHT, size=b),
-                       target[:, 2] + distance * np.cos(yaw)], axis=1)
-    aim = target.copy()
+    height_m = rng.uniform(*HEIGHT, size=b)
     half_fov_v = np.arctan(height / 2.0 / focal_px)
-    aim[:, 1] += distance * np.tan(rng.normal(0.0, PITCH_JITTER, size=b) * half_fov_v)
+    if anywhere:
+        fill = rng.random(b) < FILL_SHARE
+        distance = np.where(fill, near * rng.uniform(*FILL_DISTANCE, size=b), distance)
+        level = rng.random(b) < LEVEL_SHARE
+        height_m = np.where(level, rng.uniform(*LEVEL_HEIGHT, size=b), height_m)
+    centre = np.stack([target[:, 0] + distance * np.sin(yaw), height_m,
+                       target[:, 2] + distance * np.cos(yaw)], axis=1)
+    if anywhere:
+        aim = centre + _stray_direction(rng, target - centre, radius, focal_px, width, height, level)
+    else:
+        aim = target.copy()
+        aim[:, 1] += distance * np.tan(rng.normal(0.0, PITCH_JITTER, size=b) * half_fov_v)
     rotation = look_at(centre, aim, np.radians(rng.normal(0.0, ROLL_DEG, size=b)))
     return {"rotation": rotation, "centre": centre, "focal_px": focal_px, "width": width,
             "height": height}
+
+
+def _stray_direction(rng: np.random.Generator, to_target: np.ndarray, radius, focal_px, width, height,
+                     level: np.ndarray) -> np.ndarray:
+    """(B, 3) unit view directions panned and tilted away from `to_target` by up to OFF_AXIS of the
+    room the field of view leaves around the person's sphere; `level` cameras look horizontally."""
+    b = to_target.shape[0]
+    dist = np.linalg.norm(to_target, axis=-1)
+    ang_r = np.arcsin(np.clip((radius if radius is not None else np.zeros(b)) / dist, 0.0, 0.99))
+    slack_h = np.maximum(np.arctan(width / 2.0 / focal_px) - ang_r, 0.0)
+    slack_v = np.maximum(np.arctan(height / 2.0 / focal_px) - ang_r, 0.0)
+    azimuth = np.arctan2(to_target[:, 0], to_target[:, 2]) + OFF_AXIS * slack_h * rng.uniform(-1, 1, size=b)
+    elevation = np.arctan2(to_target[:, 1], np.hypot(to_target[:, 0], to_target[:, 2]))
+    elevation = np.where(level, 0.0, elevation + OFF_AXIS * slack_v * rng.uniform(-1, 1, size=b))
+    return np.stack([np.sin(azimuth) * np.cos(elevation), np.sin(elevation),
+                     np.cos(azimuth) * np.cos(elevation)], axis=1)
 
 
 def in_view(pixels: np.ndarray, depth: np.ndarray, width, height, margin: float = 0.02) -> np.ndarray:

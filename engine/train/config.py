@@ -69,6 +69,12 @@ def _sources(v) -> str | None:
     return None if ok else f"a non-empty list of distinct sources from {', '.join(SOURCES)}"
 
 
+def _source_weights(v) -> str | None:
+    ok = v is None or (isinstance(v, dict) and all(k in SOURCES and _is_number(w) and 0 < w <= 1000
+                                                   for k, w in v.items()))
+    return None if ok else f"null or an object of source: weight (0-1,000) with sources from {', '.join(SOURCES)}"
+
+
 def _scale_range(v) -> str | None:
     ok = v is None or (isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_number(x) for x in v)
                        and 0 < v[0] <= v[1] <= 10)
@@ -110,6 +116,13 @@ class DataConfig:
     width_range: tuple[float, float] | None = _field(_scale_range, None, lambda v: tuple(float(x) for x in v))
     # [lo, hi] scale range of the neck-and-head bone group (null: the sampler's default 0.85-1.15).
     neck_head_range: tuple[float, float] | None = _field(_scale_range, None, lambda v: tuple(float(x) for x in v))
+    # Training cameras: "aimed" at the window's mean pelvis, or "anywhere" (people anywhere in the
+    # frame, filling it, level cameras; engine.train.cameras.random_cameras).
+    cameras: str = _field(one_of("aimed", "anywhere"), "aimed")
+    # Share of training windows that lose the face joints (and a third as many a limb end).
+    joint_drop: float = _real_field(0, 1, 0.0)
+    # {source: weight}: a source's clips are drawn this many times as often (default 1 each).
+    source_weights: dict | None = _field(_source_weights, None)
     mocap_root: str | None = _field(_text(optional=True), None)   # null: ../shared/data/mocap
     limit_clips: int | None = _field(_int(1, 1_000_000, optional=True), None)   # first N files per source (tests)
 

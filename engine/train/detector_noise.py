@@ -65,6 +65,36 @@ def add_detector_noise(clean: np.ndarray, rng: np.random.Generator,
     return noisy, scores.astype(f32)
 
 
+# Joints detectors miss together (issue #21): the face (nose, head top) for long stretches, and a
+# limb's elbow and wrist or knee and ankle when it leaves the frame or is hidden.
+FACE = (9, 10)
+LIMB_ENDS = ((12, 13), (15, 16), (2, 3), (5, 6))
+
+
+def drop_joint_groups(keypoints: np.ndarray, scores: np.ndarray, rng: np.random.Generator,
+                      rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mark whole joint groups missing (score 0, coordinates 0) over a stretch of each window.
+
+    A share `rate` of the windows lose the face, half of them for the whole window; a third as many
+    lose one limb end. The stretch is random, so the model sees both the joint vanishing and
+    coming back. Returns new arrays; (B, N, 17, 2) and (B, N, 17)."""
+    if rate <= 0:
+        return keypoints, scores
+    keypoints, scores = keypoints.copy(), scores.copy()
+    b, n = scores.shape[:2]
+    for group_rate, pick in ((rate, lambda: FACE), (rate / 3, lambda: LIMB_ENDS[rng.integers(len(LIMB_ENDS))])):
+        for i in np.flatnonzero(rng.random(b) < group_rate):
+            if rng.random() < 0.5:
+                lo, hi = 0, n
+            else:
+                lo = int(rng.integers(n))
+                hi = int(min(n, lo + rng.integers(1, n + 1)))
+            joints = list(pick())
+            keypoints[i, lo:hi, joints] = 0.0
+            scores[i, lo:hi, joints] = 0.0
+    return keypoints, scores
+
+
 def flip_batch(batch: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
     """Mirror the windows where (B,) `mask` is true: 2D and 3D together, scores permuted, root x
     negated. Both frames have their origin on the optical axis, so mirroring is x -> -x."""

@@ -8,6 +8,16 @@ clip's label) and per clip (the argmax of the clip's mean probabilities: the lab
 clips, and a "walk-turn-left" clip walks straight for most of its frames), per action and overall;
 with `--hypotheses H > 1` it reports mean and JPMA aggregation of the H hypotheses. `--smooth`
 applies the temporal filter of `lift --smooth` to the root-relative joints before scoring.
+
+`--motion` also runs each clip through the whole of `lift` (`Lifter.lift` on the noisy 2D in pixels,
+lift's default filter) and scores what an animator sees against the motion capture (issue #18):
+`lean_err_deg`, the angle between the up direction the result assumes (`meta["cleanup"]["up_camera"]`,
+else the camera's own up, (0, -1, 0)) and the true up in the camera frame; `floor_err_mm`, the median
+over frames of |lowest ankle's height in the result's world - its true height above the capture's
+floor| (which includes the ANKLE_HEIGHT of a standing foot); `floor_err_ankle_mm`, the same with the
+true floor raised by ANKLE_HEIGHT, the engine's own convention (a planted ankle at z = 0), so a
+perfect result scores 0 there and about ANKLE_HEIGHT on `floor_err_mm`. With the clean-up off, and
+on too when this engine's `Lifter.lift` has it.
 """
 
 from __future__ import annotations
@@ -23,8 +33,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..frames import denormalise_screen
 from ..lifter import PRESETS, Lifter
 from ..metrics import all_metrics
+from ..motion_quality import lowest_ankle_height
+from ..sequence import KeypointSequence
+from ..skeleton import LEFT_ANKLE, RIGHT_ANKLE
 from ..smoothing import METHODS, cutoff_hz, smooth
 
 METRICS = ("mpjpe", "p_mpjpe", "mpjve", "accel")
@@ -48,6 +62,8 @@ def parse_args(argv):
     p.add_argument("--mocap-root", default=None)
     p.add_argument("--limit-clips", type=int, default=None, help="first N clips per source (tests)")
     p.add_argument("--output", default=None, help="write the results as JSON here")
+    p.add_argument("--motion", action="store_true",
+                   help="also lift each clip with the whole lift pipeline (noisy 2D) and report lean and floor errors")
     return p.parse_args(argv)
 
 
@@ -112,6 +128,63 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, 
     return out
 
 
+CAMERA_UP = np.array([0.0, -1.0, 0.0])     # camera frame: y points down, so a level camera's up is -y
+WORLD_UP = np.array([0.0, 1.0, 0.0])       # the motion capture's world is Y up, floor at y = 0
+
+
+def cleanup_stages(lifter: Lifter) -> dict[str, dict]:
+    """{stage: extra Lifter.lift arguments}: "off" always (today's lift when there is no clean-up),
+    "on" when this engine's `Lifter.lift` takes `cleanup`."""
+    import inspect
+
+    if "cleanup" not in inspect.signature(lifter.lift).parameters:
+        return {"off": {}}
+    return {"off": {"cleanup": False}, "on": {"cleanup": True}}
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    cos = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def evaluate_motion(lifter: Lifter, clips, settings, log=lambda m: None) -> dict:
+    """{stage: {"lean_err_deg": {...}, "floor_err_mm": {...}, "floor_err_ankle_mm": {...}, "clips": n}}
+    over `clips` (mean, median and 90th percentile of the per-clip figures), each clip lifted from
+    its noisy evaluation 2D as a user's keypoint file would be: pixels of the clip's fixed camera,
+    its scores, the clip's fps."""
+    from .mocap_dataset import ANKLE_HEIGHT, WindowSampler
+
+    sampler = WindowSampler(clips, window=lifter.config.window, noise=True)
+    stages = cleanup_stages(lifter)
+    per_clip = {stage: {"lean_err_deg": [], "floor_err_mm": [], "floor_err_ankle_mm": []} for stage in stages}
+    t0 = time.time()
+    for ci, clip in enumerate(clips):
+        data = sampler.windows_for_eval(clip)
+        width, height = (int(v) for v in data["image_size"])
+        seq = KeypointSequence(denormalise_screen(data["keypoints2d"], width, height), data["scores"],
+                               (width, height), clip.fps, {"source_file": clip.name, "format": "mocap-eval"})
+        true_up = data["camera"].rotation @ WORLD_UP
+        true_ankle = np.asarray(clip.joints)[:, [LEFT_ANKLE, RIGHT_ANKLE], 1].min(axis=1)  # includes ANKLE_HEIGHT
+        for stage, options in stages.items():
+            result = lifter.lift(seq, settings, **options)
+            up = (result.meta.get("cleanup") or {}).get("up_camera", CAMERA_UP)
+            per_clip[stage]["lean_err_deg"].append(angle_deg(up, true_up))
+            predicted = lowest_ankle_height(result.joints3d_world)
+            per_clip[stage]["floor_err_mm"].append(1000.0 * float(np.median(np.abs(predicted - true_ankle))))
+            per_clip[stage]["floor_err_ankle_mm"].append(
+                1000.0 * float(np.median(np.abs(predicted - (true_ankle - ANKLE_HEIGHT)))))
+        if (ci + 1) % 10 == 0:
+            log(f"motion: {ci + 1}/{len(clips)} clips, {time.time() - t0:.0f} s")
+    out = {}
+    for stage, metrics in per_clip.items():
+        out[stage] = {"clips": len(clips)}
+        for key, values in metrics.items():
+            v = np.asarray(values)
+            out[stage][key] = {"mean": float(v.mean()), "median": float(np.median(v)), "p90": float(np.percentile(v, 90))}
+    return out
+
+
 def main(argv=None) -> int:
     from .mocap_dataset import CROSS_SOURCES, DEFAULT_SOURCES, load_clips
 
@@ -150,6 +223,13 @@ def main(argv=None) -> int:
             print(f"{name:12} {input_name:6} MPJPE {o['mpjpe']:.1f}  P-MPJPE {o['p_mpjpe']:.1f}  MPJVE {o['mpjve']:.2f}  "
                   f"ACC {o['accel']:.2f}  action {o['action_top1']:.1f}% (clips {o['action_top1_clip']:.1f}%)  "
                   f"style {o['style_top1']:.1f}% (clips {o['style_top1_clip']:.1f}%)")
+    if args.motion:
+        results["motion"] = evaluate_motion(lifter, clips, replace(base, hypotheses=1, flip=False), log)
+        for stage, m in results["motion"].items():
+            lean, floor, ankle = m["lean_err_deg"], m["floor_err_mm"], m["floor_err_ankle_mm"]
+            print(f"lift cleanup {stage:3} noisy  lean error {lean['mean']:.1f} deg (median {lean['median']:.1f}, "
+                  f"p90 {lean['p90']:.1f})  floor error {floor['mean']:.0f} mm (median {floor['median']:.0f}, "
+                  f"p90 {floor['p90']:.0f}; ankle-level floor: median {ankle['median']:.0f})  {m['clips']} clips")
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(results, indent=1))   # NaN -> "NaN": no top-1 without APL

@@ -23,7 +23,7 @@ from ..skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE, ROOT
 from ..windows import window_starts
 from . import cameras as cams
 from .bvh import MocapError, read_bvh
-from .detector_noise import add_detector_noise, flip_batch
+from .detector_noise import add_detector_noise, drop_joint_groups, flip_batch
 from .labels import (ACTION_VOCAB, MIRRORED_ACTION_INDEX, STYLE_VOCAB, bandai_labels, clip_stem, cmu_action, cmu_labels,
                      read_cmu_index)
 from .skeleton_maps import resolve_mapping, to_h36m
@@ -383,18 +383,26 @@ class WindowSampler:
 
     def __init__(self, clips, window: int = 81, noise: bool = True, scale_bones: bool = True,
                  flip: bool = True, seed: int = 0, width_range: tuple[float, float] | None = None,
-                 neck_head_range: tuple[float, float] | None = None):
+                 neck_head_range: tuple[float, float] | None = None, cameras: str = "aimed",
+                 joint_drop: float = 0.0, source_weights: dict[str, float] | None = None):
+        """`cameras`: "aimed" at the window's mean pelvis, or "anywhere" (cameras.random_cameras);
+        `joint_drop`: share of windows that lose the face (detector_noise.drop_joint_groups);
+        `source_weights`: a source's clips are drawn this many times as often (default 1).
+        Evaluation (`windows_for_eval`) always uses aimed cameras and no extra dropout, so every
+        model is measured on the same data."""
         if not clips:
             raise MocapError("WindowSampler needs at least one clip.")
         self.clips = list(clips)
         self.window, self.noise, self.scale_bones, self.flip = window, noise, scale_bones, flip
+        self.cameras_anywhere, self.joint_drop = cameras == "anywhere", float(joint_drop)
         self.group_ranges = group_ranges(width_range, neck_head_range)
         self._rng = np.random.default_rng(seed)
         self._joints = np.concatenate([c.joints for c in self.clips]).astype(np.float32)
         self._lengths = np.array([len(c.joints) for c in self.clips])
         self._offsets = np.concatenate([[0], np.cumsum(self._lengths)[:-1]])
         caps = np.array([LENGTH_CAP_S * c.fps for c in self.clips])
-        weight = np.minimum(self._lengths, caps)
+        weight = np.minimum(self._lengths, caps) * np.array([(source_weights or {}).get(c.source, 1.0)
+                                                             for c in self.clips])
         self._p = weight / weight.sum()
         self._action = np.array([ACTION_VOCAB.index(c.action) for c in self.clips], dtype=np.int64)
         self._style = np.array([STYLE_VOCAB.index(c.style) for c in self.clips], dtype=np.int64)
@@ -408,14 +416,14 @@ class WindowSampler:
         return frame + self._offsets[clip_idx][:, None]
 
     @staticmethod
-    def _cameras(world: np.ndarray, rng: np.random.Generator, tries: int = 12):
+    def _cameras(world: np.ndarray, rng: np.random.Generator, tries: int = 12, anywhere: bool = False):
         """One random camera per window that keeps every joint of the window in view; windows that
         fail `tries` times get a wide lens from far away (and, at worst, keep the last draw).
 
         Returns (camera params as float32 arrays, camera-frame joints, pixels)."""
         target = world[:, :, ROOT].mean(axis=1)
         radius = np.sqrt(((world - target[:, None, None]) ** 2).sum(-1).max(axis=(1, 2)))
-        params = cams.random_cameras(rng, target, radius)
+        params = cams.random_cameras(rng, target, radius, anywhere)
         p_cam = np.empty_like(world)
         pix = np.empty(world.shape[:-1] + (2,), dtype=world.dtype)
         todo = np.arange(world.shape[0])
@@ -427,7 +435,7 @@ class WindowSampler:
             todo = todo[~ok]
             if todo.size == 0 or attempt == tries:
                 break
-            new = cams.random_cameras(rng, target[todo], radius[todo])
+            new = cams.random_cameras(rng, target[todo], radius[todo], anywhere)
             if attempt >= tries - 3:      # last resort: far and wide
                 new["focal_px"] = (cams.FOCAL_35MM[0] / cams.DIAGONAL_35MM
                                    * np.hypot(new["width"], new["height"]))
@@ -436,9 +444,11 @@ class WindowSampler:
                 params[key][todo] = new[key]
         return {k: v.astype(np.float32) for k, v in params.items()}, p_cam, pix
 
-    def _render(self, world: np.ndarray, rng: np.random.Generator, noise: bool) -> dict:
-        """(B, N, 17, 3) world windows -> the batch dict (no flip)."""
-        params, p_cam, pix = self._cameras(world.astype(np.float32), rng)
+    def _render(self, world: np.ndarray, rng: np.random.Generator, noise: bool, training: bool = False) -> dict:
+        """(B, N, 17, 3) world windows -> the batch dict (no flip); `training` applies the sampler's
+        camera and dropout options (evaluation does not)."""
+        anywhere = training and self.cameras_anywhere
+        params, p_cam, pix = self._cameras(world.astype(np.float32), rng, anywhere=anywhere)
         w = params["width"][:, None, None]
         h = params["height"][:, None, None]
         clean = normalise_screen(pix, w, h)
@@ -446,6 +456,8 @@ class WindowSampler:
             noisy, scores = add_detector_noise(clean, rng)
         else:
             noisy, scores = clean.copy(), np.ones(clean.shape[:-1], dtype=np.float32)
+        if training:
+            noisy, scores = drop_joint_groups(noisy, scores, rng, self.joint_drop)
         root = p_cam[:, :, ROOT]
         return {
             "keypoints2d": noisy,
@@ -474,7 +486,7 @@ class WindowSampler:
         world = self._joints[self._window_indices(ci, start, n)]
         if self.scale_bones:
             world = scale_bodies(world, rng, self.group_ranges)
-        batch = self._render(world, rng, self.noise)
+        batch = self._render(world, rng, self.noise, training=True)
         batch.pop("_camera")
         batch["action"] = self._action[ci]
         batch["style"] = self._style[ci]

@@ -85,9 +85,61 @@ def write_walking_result(path, frames: int = 90, fps: float = 30.0, seed: int = 
     return str(path)
 
 
+def vary_bone_lengths(joints: np.ndarray, amount: float, seed: int = 0) -> np.ndarray:
+    """`joints` with every bone's length scaled per frame by a uniform factor in 1 +- amount (an
+    older engine's output, before it made the bone lengths constant), re-grounded."""
+    rng = np.random.default_rng(seed)
+    out = np.array(joints, dtype=np.float64, copy=True)
+    for j in range(1, 17):
+        scale = 1 + rng.uniform(-amount, amount, len(out))
+        out[:, j] = out[:, PARENTS[j]] + (joints[:, j] - joints[:, PARENTS[j]]) * scale[:, None]
+    out[..., 2] -= out[:, [J["left_ankle"], J["right_ankle"]], 2].min()
+    return out.astype(np.float32)
+
+
+def result_from_joints(world: np.ndarray, fps: float = 30.0, **extra) -> LiftResult:
+    """A LiftResult around Blender-world joints, one action, with optional frame_flags/contacts/meta."""
+    frames = len(world)
+    cam = blender_to_camera(world - world[:, :1])
+    meta = {"engine_version": "test", "checkpoint": "synthetic", "input_format": "synthetic", **extra.pop("meta", {})}
+    return LiftResult(cam.astype(np.float32), world.astype(np.float32), fps, ["walking"],
+                      np.ones((frames, 1), np.float32),
+                      ["a person walking"] * frames, meta, **extra)
+
+
+# The gaps of `gappy_result`: frame indices (first, last), inclusive.
+GAPPY_FRAMES = 300
+GAPPY_INTERPOLATED = (12, 14)
+GAPPY_HELD = (170, 229)
+GAPPY_SEGMENTS = [[0, 119], [120, 299]]
+
+
+def gappy_result(frames: int = GAPPY_FRAMES) -> LiftResult:
+    """The walk with what issue #18's engine writes: a short interpolated gap, a long held one (the
+    last detected pose repeated), identity segments in meta, and foot contacts from ankle height."""
+    world = walking_joints(frames).astype(np.float64)
+    s, e = GAPPY_HELD
+    world[s:e + 1] = world[s - 1]
+    flags = np.zeros(frames, np.uint8)
+    flags[GAPPY_INTERPOLATED[0]:GAPPY_INTERPOLATED[1] + 1] = 1
+    flags[s:e + 1] = 2
+    contacts = world[:, [J["left_ankle"], J["right_ankle"]], 2] < 0.04
+    gaps = {"interpolated": [list(GAPPY_INTERPOLATED)], "held": [list(GAPPY_HELD)]}
+    return result_from_joints(world, frame_flags=flags, contacts=contacts,
+                              meta={"gaps": gaps, "segments": GAPPY_SEGMENTS})
+
+
 def snapshot(bpy) -> dict:
-    """What a failed or cancelled run must leave unchanged in the scene."""
+    """What a failed or cancelled run must leave unchanged in the scene (armatures: their action
+    and custom properties too, for a run onto an existing one)."""
     scene = bpy.context.scene
+
+    def armature_state(o):
+        ad = o.animation_data
+        return (ad.action.name if ad and ad.action else None, sorted(o.keys()),
+                [str(v) for v in o.get("dreampose3d_markers", [])],
+                sorted((pb.name, pb.rotation_mode) for pb in o.pose.bones))
+
     return {
         "objects": sorted(o.name for o in bpy.data.objects),
         "armatures": sorted(a.name for a in bpy.data.armatures),
@@ -95,4 +147,5 @@ def snapshot(bpy) -> dict:
         "markers": sorted((m.name, m.frame) for m in scene.timeline_markers),
         "range": (scene.frame_start, scene.frame_end, scene.render.fps),
         "prompts": list(scene.get("dreampose3d_prompts", [])),
+        "armature_state": {o.name: armature_state(o) for o in bpy.data.objects if o.type == "ARMATURE"},
     }

@@ -9,17 +9,10 @@ import threading
 import numpy as np
 import pytest
 
+from addon_rigs import build_mixamo_rig, posed_heads_tails
 from addon_synth import snapshot
 
 pytestmark = pytest.mark.bpy
-
-
-def _world_heads_tails(bpy, obj, frame):
-    bpy.context.scene.frame_set(frame)
-    ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-    M = np.array(ev.matrix_world)
-    conv = lambda v: M[:3, :3] @ np.array(v) + M[:3, 3]  # noqa: E731
-    return {pb.name: (conv(pb.head), conv(pb.tail)) for pb in ev.pose.bones}
 
 
 def test_register_and_unregister(clean_bpy):
@@ -49,7 +42,7 @@ def test_operator_on_a_result_builds_an_exact_rig(registered, walk_npz):
     obj = bpy.data.objects["DreamPose3D"]
     worst = 0.0
     for frame in (1, 23, 45, 90):
-        pose = _world_heads_tails(bpy, obj, frame)
+        pose = posed_heads_tails(bpy, obj, frame)
         want = res.joints_world[frame - 1]
         for name, (head, tail) in pose.items():
             j = JOINT_INDEX[name]
@@ -75,8 +68,8 @@ def test_keyframe_counts_and_quaternion_continuity(registered, walk_npz):
     bpy.ops.dreampose3d.lift()
     obj = bpy.data.objects["DreamPose3D"]
     curves = keyframes.fcurves_of(obj)
-    # root: 4 rotation + 3 location; 16 bones: 4 rotation + 1 Y scale
-    assert len(curves) == 7 + 16 * 5
+    # root: 4 rotation + 3 location; 16 bones: 4 rotation + 1 Y scale; 2 foot-contact properties
+    assert len(curves) == 7 + 16 * 5 + 2
     assert all(len(fc.keyframe_points) == 90 for fc in curves)
     by_bone = {}
     for fc in curves:
@@ -100,7 +93,7 @@ def test_keyframes_use_slotted_actions_in_blender_5(registered, walk_npz):
 def _segment_angle_errors(bpy, rig, mapping, motion, frames):
     worst = 0.0
     for frame in frames:
-        pose = _world_heads_tails(bpy, rig, frame)
+        pose = posed_heads_tails(bpy, rig, frame)
         for bone, (a, b) in mapping.bones.items():
             head, tail = pose[bone]
             d = (tail - head) / np.linalg.norm(tail - head)
@@ -129,52 +122,12 @@ def test_retarget_onto_rigify_metarig(registered, walk_npz):
     assert _segment_angle_errors(bpy, rig, mapping, motion, (1, 30, 60, 90)) < 1.0
 
 
-def _build_mixamo_rig(bpy):
-    """A Mixamo-like import: bones in centimetres, Y up, object rotated 90 degrees about X and
-    scaled 0.01, A-pose arms, arbitrary bone rolls."""
-    arm = bpy.data.armatures.new("MixamoArm")
-    obj = bpy.data.objects.new("Mixamo", arm)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.rotation_euler = (math.radians(90), 0, 0)
-    obj.scale = (0.01, 0.01, 0.01)
-    bpy.context.view_layer.update()
-    to_local = np.array(obj.matrix_world.inverted())
-    world = {  # metres, Blender world, facing -Y, A-pose
-        "Hips": ((0, 0, 1.0), (0, 0, 1.1), None), "Spine": ((0, 0, 1.1), (0, 0, 1.22), "Hips"),
-        "Spine1": ((0, 0, 1.22), (0, 0, 1.34), "Spine"), "Spine2": ((0, 0, 1.34), (0, 0, 1.46), "Spine1"),
-        "Neck": ((0, 0, 1.46), (0, -0.02, 1.56), "Spine2"), "Head": ((0, -0.02, 1.56), (0, -0.02, 1.76), "Neck"),
-    }
-    for side, sx in (("Left", 1), ("Right", -1)):
-        world.update({
-            f"{side}Shoulder": ((0.03 * sx, 0, 1.42), (0.16 * sx, 0, 1.42), "Spine2"),
-            f"{side}Arm": ((0.16 * sx, 0, 1.42), (0.36 * sx, 0, 1.22), f"{side}Shoulder"),
-            f"{side}ForeArm": ((0.36 * sx, 0, 1.22), (0.55 * sx, -0.02, 1.03), f"{side}Arm"),
-            f"{side}Hand": ((0.55 * sx, -0.02, 1.03), (0.6 * sx, -0.02, 0.98), f"{side}ForeArm"),
-            f"{side}UpLeg": ((0.09 * sx, 0, 0.97), (0.09 * sx, 0, 0.53), "Hips"),
-            f"{side}Leg": ((0.09 * sx, 0, 0.53), (0.09 * sx, 0.02, 0.08), f"{side}UpLeg"),
-            f"{side}Foot": ((0.09 * sx, 0.02, 0.08), (0.09 * sx, -0.12, 0.0), f"{side}Leg"),
-        })
-    bpy.context.view_layer.objects.active = obj
-    bpy.ops.object.mode_set(mode="EDIT")
-    made = {}
-    for i, (name, (h, t, parent)) in enumerate(world.items()):
-        eb = arm.edit_bones.new(f"mixamorig:{name}")
-        eb.head = (to_local @ np.r_[h, 1])[:3]
-        eb.tail = (to_local @ np.r_[t, 1])[:3]
-        eb.roll = 0.37 * i  # rolls must not matter
-        if parent:
-            eb.parent = made[parent]
-        made[name] = eb
-    bpy.ops.object.mode_set(mode="OBJECT")
-    return obj
-
-
 def test_retarget_onto_a_mixamo_rig_with_auto_mapping(registered, walk_npz):
     from addon.blender import retarget_rig as retarget
     from addon.core import result_io, rig_solver
 
     bpy = registered
-    rig = _build_mixamo_rig(bpy)
+    rig = build_mixamo_rig(bpy)
     s = bpy.context.scene.dreampose3d
     s.input_path, s.target, s.armature, s.mapping = str(walk_npz), "EXISTING", rig, "AUTO"
     assert bpy.ops.dreampose3d.lift() == {"FINISHED"}
@@ -186,7 +139,7 @@ def test_retarget_onto_a_mixamo_rig_with_auto_mapping(registered, walk_npz):
     # root motion scaled by leg length: target thigh + shin vs the source's
     target_leg = 0.44 + math.hypot(0.45, 0.02)
     src_leg = motion.rest_lengths[2] + motion.rest_lengths[3]
-    hips = [_world_heads_tails(bpy, rig, f)["mixamorig:Hips"][0] for f in (1, 90)]
+    hips = [posed_heads_tails(bpy, rig, f)["mixamorig:Hips"][0] for f in (1, 90)]
     travelled = hips[1][:2] - hips[0][:2]
     src = motion.joints[89, 0, :2] - motion.joints[0, 0, :2]
     assert np.allclose(travelled, src * (target_leg / src_leg), atol=1e-3)

@@ -216,3 +216,27 @@ def test_auto_mapping_guesses_from_generic_names():
     m = retarget.auto_mapping(names)
     assert m.bones["calf_r"] == (JOINT_NAMES.index("right_knee"), JOINT_NAMES.index("right_ankle"))
     assert m.bones["upperarm_l"] == (JOINT_NAMES.index("left_shoulder"), JOINT_NAMES.index("left_elbow"))
+
+
+def test_a_presets_level_bones_are_read_and_checked(tmp_path):
+    import json
+
+    rigify = retarget.presets()["rigify_metarig"]
+    assert rigify.level == {"foot.L": (JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("left_ankle")),
+                            "foot.R": (JOINT_NAMES.index("right_knee"), JOINT_NAMES.index("right_ankle"))}
+    assert retarget.presets()["mixamo"].level == {}  # a preset without feet still loads
+    assert retarget.bone_ending_at(rigify, JOINT_NAMES.index("left_ankle")) == "shin.L"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"root": "hips", "bones": {}, "level": {"foot": ["left_knee", "left_toe"]}}))
+    with pytest.raises(retarget.RetargetError, match=r"Preset bad.json: bone foot names an unknown joint"):
+        retarget.load_preset(bad)
+
+
+def test_auto_mapping_prefers_the_preset_that_maps_more_bones():
+    """Rigify's metarig fits both metarig presets completely; the one that also maps the feet and
+    hands wins."""
+    rigify = retarget.presets()["rigify_metarig"]
+    names = [rigify.root] + list(rigify.bones) + list(rigify.level) + ["toe.L", "toe.R", "heel.02.L"]
+    assert retarget.match_score(retarget.presets()["blender_human_metarig"], names) == 1.0
+    m = retarget.auto_mapping(names)
+    assert m.name == "Rigify metarig" and "foot.L" in m.level and "hand.R" in m.bones

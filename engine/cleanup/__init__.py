@@ -1,0 +1,91 @@
+"""Motion an animator can keep (issue #18): from the model's per-frame poses to a clip that stands
+upright on the floor, with constant bones, planted feet and no invented frames.
+
+`clean_motion` runs, in this order:
+1. detections: which frames hold a real detection; gaps (interpolated when short, held when long)
+   and identity segments (a tracker that jumped to another person starts a new segment);
+2. bones: one length per bone for the clip, every frame rebuilt with them;
+3. upright: the gravity direction in the camera frame, from the straight-legged frames;
+4. root: the robust perspective fit of the pelvis path (engine.trajectory), per segment;
+5. root motion: free (default), held in place, or along a smoothed path;
+6. contacts: feet on the floor and held still while they touch it, knees solved by two-bone IK.
+Gap frames are kept out of 2-4 and filled after 4 (interpolated or held).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frames import camera_to_blender
+from ..sequence import FRAME_DETECTED
+from ..skeleton import ROOT
+from ..smoothing import gaussian
+from ..trajectory import estimate_root_trajectory
+from .bones import clip_bone_lengths, with_bone_lengths
+from .contacts import plant_feet
+from .detections import drop_brief_segments, fill_unusable, frame_flags, gap_runs, identity_segments, usable_frames
+from .upright import estimate_up, rotation_to_upright
+
+ROOT_MOTIONS = ("free", "in-place", "path")
+PATH_HZ = 0.25        # a walking path keeps what is slower than this
+
+
+@dataclass
+class CleanMotion:
+    world: np.ndarray         # (T, 17, 3) Blender world, metres, Z up, floor at z = 0
+    joints3d: np.ndarray      # (T, 17, 3) camera frame, root-relative, constant bones, gaps filled
+    frame_flags: np.ndarray   # (T,) uint8 FRAME_*
+    contacts: np.ndarray      # (T, 2) bool, left and right foot
+    meta: dict                # "cleanup", "gaps" and "segments" for the result's meta
+
+
+def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, fps: float,
+                 gaps_report: dict | None = None, root_motion: str = "free", lock_feet: bool = True) -> CleanMotion:
+    """(T, 17, 3) root-relative camera-frame joints, (T, 17, 2) screen-normalised 2D, (T, 17) scores,
+    frame rate, the reader's gap report -> `CleanMotion`."""
+    if root_motion not in ROOT_MOTIONS:
+        raise ValueError(f"root_motion must be one of {ROOT_MOTIONS}, got {root_motion!r}")
+    usable = usable_frames(keypoints2d, scores, gaps_report)
+    segments = identity_segments(keypoints2d, scores, usable)
+    usable = drop_brief_segments(usable, segments, fps)
+    segments = identity_segments(keypoints2d, scores, usable)
+    flags = frame_flags(usable, fps, segments)
+    detected = flags == FRAME_DETECTED
+
+    lengths = clip_bone_lengths(joints3d, scores, detected)
+    pose = with_bone_lengths(joints3d - joints3d[:, :1], lengths)
+    up, up_report = estimate_up(pose, detected)
+    rotation = rotation_to_upright(up)
+
+    root = np.zeros((len(pose), 3))
+    for s, e in segments:
+        root[s:e + 1] = estimate_root_trajectory(pose[s:e + 1], keypoints2d[s:e + 1], scores[s:e + 1], fps,
+                                                 usable=detected[s:e + 1])
+    pose = fill_unusable(pose, flags, segments)
+    root = fill_unusable(root, flags, segments)
+    world = camera_to_blender((pose + root[:, None]) @ rotation.T)
+    world = _root_motion(world, root_motion, fps, segments)
+    world, contacts, contact_report = plant_feet(world, fps, detected, lock_horizontal=lock_feet and root_motion != "in-place")
+    world[..., :2] -= world[:1, ROOT, :2]               # the character starts over the world origin
+
+    meta = {
+        "cleanup": {"up": up_report, "up_camera": up_report["up_camera"], "root_motion": root_motion,
+                    "bone_lengths_m": [round(float(x), 4) for x in lengths], "contacts": contact_report},
+        "gaps": gap_runs(flags),
+        "segments": segments,
+    }
+    return CleanMotion(world.astype(np.float32), pose.astype(np.float32), flags, contacts, meta)
+
+
+def _root_motion(world: np.ndarray, mode: str, fps: float, segments: list[list[int]]) -> np.ndarray:
+    """Apply the root-motion option to the horizontal pelvis path, per segment."""
+    if mode == "free":
+        return world
+    out = world.copy()
+    for s, e in segments:
+        xy = world[s:e + 1, ROOT, :2]
+        target = np.median(xy, axis=0, keepdims=True) if mode == "in-place" else gaussian(xy, fps, PATH_HZ)
+        out[s:e + 1, :, :2] += (target - xy)[:, None]
+    return out

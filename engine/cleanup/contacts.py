@@ -1,0 +1,148 @@
+"""Feet on the floor: find the foot contacts, put the contacting feet on the floor and keep them
+still while they touch it, moving the pelvis and bending the knees to suit (two-bone IK).
+
+Works in the Blender world frame (metres, Z up) after the clip has been stood upright. The floor
+is local: depth errors of a pitched camera raise and lower the whole body slowly, so the floor
+height is a running low percentile of the lowest ankle over FLOOR_SECONDS. A foot is in contact
+when its ankle is within CONTACT_HEIGHT of that floor and moves slower than CONTACT_SPEED.
+
+The pelvis correction is built frame by frame: while a foot touches the floor its ankle is held at
+the place where the contact began (its anchor) by moving the whole body, and between contacts the
+last correction is kept for the horizontal and interpolated for the height (so a jump keeps its
+arc). Both feet touching: the body moves by the mean of the two, and IK puts each ankle exactly on
+its anchor, the thigh and shin keeping their lengths and the knee its bending plane.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..gaps import runs
+from ..skeleton import LEFT_ANKLE, LEFT_HIP, RIGHT_ANKLE, RIGHT_HIP
+from ..smoothing import gaussian
+
+LEFT_KNEE, RIGHT_KNEE = 5, 2
+LEGS = ((LEFT_HIP, LEFT_KNEE, LEFT_ANKLE), (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE))   # contact order: left, right
+CONTACT_HEIGHT = 0.06     # metres above the local floor
+CONTACT_SPEED = 0.6       # metres per second, horizontal
+MIN_CONTACT_FRAMES = 3    # shorter contacts are noise
+FLOOR_SECONDS = 2.0
+FLOOR_PERCENTILE = 20.0
+
+
+def _running_percentile(x: np.ndarray, width: int, q: float) -> np.ndarray:
+    half = max(width // 2, 1)
+    padded = np.pad(x, half, mode="edge")
+    return np.percentile(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), q, axis=1)
+
+
+def local_floor(world: np.ndarray, fps: float, detected: np.ndarray) -> np.ndarray:
+    """(T,) floor height under the person: a running FLOOR_PERCENTILE of the lowest ankle over
+    FLOOR_SECONDS of detected frames (gap frames take the detected frames' values)."""
+    t = len(world)
+    lowest = world[:, [LEFT_ANKLE, RIGHT_ANKLE], 2].min(axis=1)
+    good = np.flatnonzero(detected) if detected.any() else np.arange(t)
+    lowest = np.interp(np.arange(t), good, lowest[good])
+    return _running_percentile(lowest, max(3, int(round(FLOOR_SECONDS * fps))), FLOOR_PERCENTILE)
+
+
+def detect_contacts(world: np.ndarray, fps: float, floor: np.ndarray) -> np.ndarray:
+    """(T, 17, 3), fps, (T,) floor -> (T, 2) bool contacts, left and right."""
+    ankles = world[:, [LEFT_ANKLE, RIGHT_ANKLE]]
+    height = ankles[..., 2] - floor[:, None]
+    xy = gaussian(ankles[..., :2], fps, min(6.0, fps / 2 - 0.5)) if len(world) > 2 else ankles[..., :2]
+    speed = np.zeros(height.shape)
+    if len(world) > 1:
+        step = np.linalg.norm(np.diff(xy, axis=0), axis=-1) * fps
+        speed[1:-1] = (step[1:] + step[:-1]) / 2
+        speed[0], speed[-1] = step[0], step[-1]
+    contact = (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
+    for k in range(2):
+        for s, e in runs(contact[:, k]):
+            if e - s + 1 < MIN_CONTACT_FRAMES:
+                contact[s:e + 1, k] = False
+    return contact
+
+
+def _fill(values: np.ndarray, known: np.ndarray, hold: bool) -> np.ndarray:
+    """(T, D) values known on `known` frames -> all frames: held from the last known (hold) or
+    interpolated between known frames; ends take the nearest known value."""
+    t = len(values)
+    idx = np.flatnonzero(known)
+    if idx.size == 0:
+        return np.zeros_like(values)
+    if not hold:
+        return np.stack([np.interp(np.arange(t), idx, values[idx, d]) for d in range(values.shape[1])], axis=1)
+    last = np.maximum.accumulate(np.where(known, np.arange(t), -1))
+    return values[np.where(last >= 0, last, idx[0])]
+
+
+def root_correction(world: np.ndarray, contact: np.ndarray, lock_horizontal: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 3) translation that puts contacting ankles on z = 0 and (lock_horizontal) holds them at
+    their anchors, and (T, 2, 2) the anchors' xy (NaN where not in contact)."""
+    t = len(world)
+    ankles = world[:, [LEFT_ANKLE, RIGHT_ANKLE]]
+    anchors = np.full((t, 2, 2), np.nan)
+    shift_xy = np.zeros((t, 2))
+    current = np.zeros(2)
+    for i in range(t):
+        votes = []
+        for k in range(2):
+            if not contact[i, k]:
+                continue
+            if i == 0 or not contact[i - 1, k]:
+                anchors[i, k] = ankles[i, k, :2] + current      # where the foot lands, as the body is now
+            else:
+                anchors[i, k] = anchors[i - 1, k]
+            votes.append(anchors[i, k] - ankles[i, k, :2])
+        if votes and lock_horizontal:
+            current = np.mean(votes, axis=0)
+        shift_xy[i] = current
+    any_contact = contact.any(axis=1)
+    lowest_contact = np.where(contact, ankles[..., 2], np.inf).min(axis=1)
+    shift_z = _fill(-lowest_contact[:, None], any_contact, hold=False)[:, 0]
+    if not any_contact.any():
+        shift_z = np.full(t, -np.percentile(ankles[..., 2].min(axis=1), FLOOR_PERCENTILE))
+    return np.column_stack([shift_xy, shift_z]), anchors
+
+
+def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray):
+    """(N, 3) each -> new (knee, ankle) with the ankle on the target where the leg reaches (else as
+    near as it reaches), thigh and shin lengths kept, the knee bending in its old plane."""
+    l1 = np.linalg.norm(knee - hip, axis=-1, keepdims=True)
+    l2 = np.linalg.norm(ankle - knee, axis=-1, keepdims=True)
+    d = target - hip
+    dist = np.linalg.norm(d, axis=-1, keepdims=True)
+    n = d / np.maximum(dist, 1e-9)
+    dist = np.clip(dist, np.abs(l1 - l2) + 1e-4, l1 + l2 - 1e-4)
+    a = (l1 ** 2 - l2 ** 2 + dist ** 2) / (2 * dist)
+    r = np.sqrt(np.maximum(l1 ** 2 - a ** 2, 0.0))
+    pole = (knee - hip) - ((knee - hip) * n).sum(-1, keepdims=True) * n
+    pole /= np.maximum(np.linalg.norm(pole, axis=-1, keepdims=True), 1e-9)
+    new_knee = hip + a * n + r * pole
+    return new_knee, hip + dist * n
+
+
+def plant_feet(world: np.ndarray, fps: float, detected: np.ndarray, lock_horizontal: bool = True):
+    """(T, 17, 3) upright world joints -> (grounded joints with planted feet, (T, 2) contacts, report).
+
+    The result's floor is z = 0 wherever a foot touches it."""
+    floor = local_floor(world, fps, detected)
+    contact = detect_contacts(world, fps, floor)
+    shift, anchors = root_correction(world, contact, lock_horizontal)
+    shift = gaussian(shift, fps, min(4.0, fps / 2 - 0.5)) if len(world) > 2 else shift
+    out = world + shift[:, None]
+    for k, (hip, knee, ankle) in enumerate(LEGS):
+        m = contact[:, k]
+        if not m.any():
+            continue
+        xy = anchors[m, k] if lock_horizontal else out[m, ankle, :2]       # held still, or just put down
+        target = np.column_stack([xy, np.zeros(m.sum())])
+        out[m, knee], out[m, ankle] = two_bone_ik(out[m, hip], out[m, knee], out[m, ankle], target)
+    # No foot through the floor: a frame whose lowest ankle is below it is raised (a swing foot
+    # between two contacts whose heights were interpolated, or a clip without contacts).
+    lowest = out[:, [LEFT_ANKLE, RIGHT_ANKLE], 2].min(axis=1)
+    out[..., 2] += np.maximum(0.0, -lowest)[:, None]
+    report = {"frames_left": int(contact[:, 0].sum()), "frames_right": int(contact[:, 1].sum()),
+              "locked": bool(lock_horizontal), "height_m": CONTACT_HEIGHT, "speed_mps": CONTACT_SPEED}
+    return out, contact, report

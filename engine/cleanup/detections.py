@@ -1,0 +1,131 @@
+"""Which frames hold a real detection of the person, and what to do with the others.
+
+The model lifts whatever 2D it is given. Frames where the detector saw nobody (filled by the reader,
+or left at score 0) or saw something else (a tiny false detection, another person the tracker jumped
+to) would otherwise become invented motion. Here they are found, so the cleanup can interpolate
+short gaps, hold the pose over long ones, flag both, keep them out of the floor and bone-length
+estimates, and cut the clip into one segment per identity.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..gaps import runs
+from ..sequence import FRAME_DETECTED, FRAME_HELD, FRAME_INTERPOLATED
+
+SHORT_GAP_SECONDS = 0.5     # gaps up to this long are interpolated, longer ones held (issue #18)
+MIN_JOINTS = 6              # fewer confident joints than this: no usable detection
+MIN_SCORE = 0.05
+TINY_SIZE = 0.4             # a person smaller than this share of the clip's median size is a false detection
+JUMP_SIZES = 0.6            # the person's centre moving this many body sizes in one frame: another person
+SIZE_CHANGE = 1.6           # or the size changing this much in one frame
+MIN_SEGMENT_SECONDS = 0.5   # a segment with less detected time than this is a false detection
+
+
+def person_centre_size(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 17, 2), (T, 17) -> centre (T, 2) and size (T,) (box diagonal) of the confident joints;
+    NaN where no joint is confident."""
+    vis = scores > MIN_SCORE
+    big = np.where(vis[..., None], keypoints, np.nan)
+    with warnings.catch_warnings():      # all-NaN rows (frames without a person) are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanmin(big, axis=1), np.nanmax(big, axis=1)
+    return (lo + hi) / 2, np.linalg.norm(hi - lo, axis=-1)
+
+
+def usable_frames(keypoints: np.ndarray, scores: np.ndarray, gaps_report: dict | None) -> np.ndarray:
+    """(T,) bool: frames with a real detection of the person.
+
+    Not usable: frames the reader reported as missing the whole person (its `gaps` report, before or
+    after filling), frames with fewer than MIN_JOINTS confident joints, and frames where the person
+    is tiny against the clip's median size (a false detection in the background)."""
+    t = len(scores)
+    usable = (scores > MIN_SCORE).sum(axis=1) >= MIN_JOINTS
+    for key in ("interpolated", "long"):
+        for s, e in (gaps_report or {}).get(key, []):
+            usable[s:e + 1] = False
+    _, size = person_centre_size(keypoints, scores)
+    if usable.any():
+        median = np.nanmedian(size[usable])
+        with np.errstate(invalid="ignore"):
+            usable &= ~(size < TINY_SIZE * median)
+    return usable if t else np.zeros(0, bool)
+
+
+def identity_segments(keypoints: np.ndarray, scores: np.ndarray, usable: np.ndarray) -> list[list[int]]:
+    """Inclusive [start, end] frame runs, one per identity: a new one starts where the person's
+    centre jumps by more than JUMP_SIZES body sizes, or its size by SIZE_CHANGE times, between two
+    consecutive usable frames (a single-person tracker that switched to someone else)."""
+    t = len(scores)
+    if t == 0:
+        return []
+    centre, size = person_centre_size(keypoints, scores)
+    idx = np.flatnonzero(usable)
+    cuts = []
+    for a, b in zip(idx[:-1], idx[1:]):
+        allowed = JUMP_SIZES * (b - a) ** 0.5     # across a gap, allow for the missing frames' motion
+        jump = np.linalg.norm(centre[b] - centre[a]) / max(size[a], size[b], 1e-6)
+        ratio = max(size[a], size[b]) / max(min(size[a], size[b]), 1e-6)
+        if jump > allowed or ratio > SIZE_CHANGE:
+            cuts.append(int(b))
+    starts = [0, *cuts]
+    ends = [c - 1 for c in cuts] + [t - 1]
+    return [[s, e] for s, e in zip(starts, ends)]
+
+
+def drop_brief_segments(usable: np.ndarray, segments: list[list[int]], fps: float) -> np.ndarray:
+    """`usable` without the frames of segments holding under MIN_SEGMENT_SECONDS of detections:
+    a few frames of someone else (or of a false box) are not a person to animate."""
+    usable = usable.copy()
+    least = max(2, int(round(MIN_SEGMENT_SECONDS * fps)))
+    for s, e in segments:
+        if usable[s:e + 1].sum() < least:
+            usable[s:e + 1] = False
+    return usable
+
+
+def frame_flags(usable: np.ndarray, fps: float, segments: list[list[int]]) -> np.ndarray:
+    """(T,) uint8 FRAME_* per frame: a run of unusable frames no longer than SHORT_GAP_SECONDS with a
+    usable frame of the same segment on both sides is interpolated; every other run is held."""
+    flags = np.full(len(usable), FRAME_DETECTED, np.uint8)
+    short = max(1, int(round(SHORT_GAP_SECONDS * fps)))
+    for seg_start, seg_end in segments:
+        part = usable[seg_start:seg_end + 1]
+        for s, e in runs(~part):
+            inside = s > 0 and e < len(part) - 1
+            flags[seg_start + s:seg_start + e + 1] = FRAME_INTERPOLATED if inside and e - s + 1 <= short else FRAME_HELD
+    return flags
+
+
+def fill_unusable(values: np.ndarray, flags: np.ndarray, segments: list[list[int]]) -> np.ndarray:
+    """(T, ...) per-frame values with the gap frames replaced: interpolated frames linearly between
+    the detected frames around them, held frames by the nearest detected frame of their segment
+    (the last one before, or for a gap at a segment's start the first one after). A segment without
+    any detection keeps its values."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    for seg_start, seg_end in segments:
+        f = flags[seg_start:seg_end + 1]
+        v = out[seg_start:seg_end + 1]
+        good = np.flatnonzero(f == FRAME_DETECTED)
+        if good.size == 0:
+            continue
+        for s, e in runs(f != FRAME_DETECTED):
+            before = good[good < s]
+            after = good[good > e]
+            if f[s] == FRAME_INTERPOLATED and before.size and after.size:
+                a, b = before[-1], after[0]
+                w = ((np.arange(s, e + 1) - a) / (b - a)).reshape((-1,) + (1,) * (v.ndim - 1))
+                v[s:e + 1] = v[a] * (1 - w) + v[b] * w
+            else:
+                v[s:e + 1] = v[before[-1]] if before.size else v[after[0]]
+    return out.astype(np.asarray(values).dtype)
+
+
+def gap_runs(flags: np.ndarray) -> dict:
+    """The JSON report of the flagged frames: inclusive runs per kind, and counts."""
+    return {"interpolated": runs(flags == FRAME_INTERPOLATED), "held": runs(flags == FRAME_HELD),
+            "frames_interpolated": int((flags == FRAME_INTERPOLATED).sum()),
+            "frames_held": int((flags == FRAME_HELD).sum())}

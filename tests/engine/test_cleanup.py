@@ -1,0 +1,135 @@
+"""engine.cleanup: upright, on the floor, constant bones, planted feet, gaps flagged not invented."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.cleanup import clean_motion
+from engine.cleanup.contacts import two_bone_ik
+from engine.cleanup.detections import frame_flags, identity_segments, usable_frames
+from engine.gaps import fill_gaps
+from engine.sequence import FRAME_DETECTED, FRAME_HELD, FRAME_INTERPOLATED
+from engine.skeleton import LEFT_ANKLE, RIGHT_ANKLE, bone_lengths
+from engine.smoothing import butterworth, short_clip_frames
+
+from synthetic_walk import view, walk
+
+FPS = 30.0
+
+
+def _lean_deg(world: np.ndarray) -> float:
+    """Median angle between +Z and the pelvis -> head direction (the walker's torso is vertical)."""
+    v = world[:, 10] - world[:, 0]
+    return float(np.degrees(np.median(np.arccos(v[:, 2] / np.linalg.norm(v, axis=1)))))
+
+
+@pytest.mark.parametrize("pitch", [0.0, 15.0])
+def test_a_walk_filmed_by_a_pitched_camera_stands_upright_on_the_floor(pitch):
+    world, contact = walk(150, FPS)
+    joints, uv = view(world, pitch)
+    scores = np.ones(uv.shape[:2], np.float32)
+    before = _lean_deg(np.stack([joints[..., 0], joints[..., 2], -joints[..., 1]], -1))
+    assert before == pytest.approx(pitch, abs=1.0)            # the camera's pitch leans the raw lift
+    out = clean_motion(joints, uv, scores, FPS)
+    assert _lean_deg(out.world) < 2.0
+    ankles = out.world[:, [LEFT_ANKLE, RIGHT_ANKLE], 2]
+    planted = np.abs(ankles[contact])                          # on the floor within 2 cm
+    assert np.median(planted) < 0.005 and np.percentile(planted, 90) < 0.02
+    assert ankles[~contact].max() == pytest.approx(0.10, abs=0.03)   # the swing keeps its 10 cm arc
+    found = out.contacts
+    assert (found == contact).mean() > 0.85                    # contacts found where the feet are planted
+
+
+def test_planted_feet_do_not_slide_and_bones_stay_constant():
+    world, contact = walk(150, FPS)
+    joints, uv = view(world, 10.0)
+    rng = np.random.default_rng(0)
+    noisy = joints + rng.normal(0, 0.01, joints.shape).astype(np.float32)     # a model's jitter
+    noisy[:, 1:] *= rng.uniform(0.9, 1.1, (len(joints), 1, 1)).astype(np.float32)   # stretching bones
+    out = clean_motion(noisy, uv, np.ones(uv.shape[:2], np.float32), FPS)
+    lengths = bone_lengths(out.world)
+    assert (lengths.std(axis=0) / lengths.mean(axis=0)).max() < 0.01     # IK keeps thigh and shin
+    for k, ankle in enumerate((LEFT_ANKLE, RIGHT_ANKLE)):
+        both = out.contacts[1:, k] & out.contacts[:-1, k]
+        slide = np.linalg.norm(np.diff(out.world[:, ankle, :2], axis=0), axis=1)[both] * FPS
+        assert np.median(slide) < 0.05
+
+
+def test_a_two_second_gap_is_flagged_and_held_not_invented():
+    world, _ = walk(240, FPS)
+    joints, uv = view(world, 10.0)
+    scores = np.ones(uv.shape[:2], np.float32)
+    gap = slice(90, 150)                                       # 2 s without a detection
+    uv[gap], scores[gap] = 0.0, 0.0
+    joints[gap] = np.random.default_rng(1).normal(0, 0.3, joints[gap].shape)   # what a model invents
+    uv, scores, report = fill_gaps(uv, scores)
+    out = clean_motion(joints, uv, scores, FPS, report)
+    assert (out.frame_flags[gap] == FRAME_HELD).all()
+    assert (out.frame_flags[:90] == FRAME_DETECTED).all() and (out.frame_flags[150:] == FRAME_DETECTED).all()
+    held = out.joints3d[gap]
+    assert np.abs(held - out.joints3d[89]).max() < 1e-5        # the last detected pose, held
+    assert out.meta["gaps"]["frames_held"] == 60
+
+
+def test_a_short_gap_is_interpolated_and_flagged():
+    usable = np.ones(60, bool)
+    usable[20:25] = False
+    flags = frame_flags(usable, FPS, [[0, 59]])
+    assert (flags[20:25] == FRAME_INTERPOLATED).all() and (flags[:20] == FRAME_DETECTED).all()
+    usable[0:3] = False                                          # at the clip's start: nothing before
+    assert (frame_flags(usable, FPS, [[0, 59]])[0:3] == FRAME_HELD).all()
+
+
+def test_a_tiny_false_detection_and_an_identity_jump_are_found():
+    world, _ = walk(90, FPS)
+    _, uv = view(world, 0.0)
+    scores = np.ones(uv.shape[:2], np.float32)
+    tiny = uv.copy()
+    tiny[80:] = uv[80:] * 0.1 + 0.5                            # a tiny box elsewhere
+    assert not usable_frames(tiny, scores, None)[80:].any()
+    assert usable_frames(uv, scores, None).all()
+    uv2 = uv.copy()
+    uv2[45:] = uv[45:] + np.array([0.8, 0.0], np.float32)     # the tracker jumps to someone else
+    segments = identity_segments(uv2, scores, np.ones(90, bool))
+    assert [s for s, _ in segments] == [0, 45]
+
+
+def test_two_bone_ik_reaches_the_target_and_keeps_lengths():
+    hip = np.array([[0.0, 0.0, 0.9]])
+    knee = np.array([[0.05, 0.0, 0.45]])
+    ankle = np.array([[0.0, 0.0, 0.02]])
+    target = np.array([[0.15, 0.05, 0.1]])     # within the leg's reach
+    k2, a2 = two_bone_ik(hip, knee, ankle, target)
+    assert np.allclose(a2, target, atol=1e-6)
+    assert np.linalg.norm(k2 - hip) == pytest.approx(np.linalg.norm(knee - hip))
+    assert np.linalg.norm(a2 - k2) == pytest.approx(np.linalg.norm(ankle - knee))
+
+
+def test_a_fifteen_frame_clip_is_smoothed():
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(0, 0.01, (15, 17, 3)), axis=0) + rng.normal(0, 0.02, (15, 17, 3))
+    assert 15 <= short_clip_frames()
+    y = butterworth(x, 60.0, 4.0)
+    assert np.abs(np.diff(y, 2, axis=0)).mean() < 0.5 * np.abs(np.diff(x, 2, axis=0)).mean()
+
+
+def test_the_shipped_model_flags_a_two_second_gap_instead_of_animating_it(repo):
+    """The whole lift (real weights, the bundled demo walk): 60 frames without a detection are
+    held and flagged, the frames around them stay detected, the bones stay constant."""
+    from engine.lifter import Lifter
+    from engine.sequence import KeypointSequence
+
+    seq = KeypointSequence.load(repo / "engine/assets/demo_keypoints.npz")
+    kp, sc = seq.keypoints.copy(), seq.scores.copy()
+    kp[150:210], sc[150:210] = 0.0, 0.0
+    kp, sc, report = fill_gaps(kp, sc)
+    gapped = KeypointSequence(kp, sc, seq.image_size, seq.fps, {**seq.meta, "gaps": report})
+    result = Lifter(repo / "weights/dreampose3d.safetensors", "cpu").lift(gapped)
+    assert (result.frame_flags[150:210] == FRAME_HELD).all()
+    assert (result.frame_flags[:150] == FRAME_DETECTED).all() and (result.frame_flags[210:] == FRAME_DETECTED).all()
+    assert np.ptp(result.joints3d[150:210], axis=0).max() < 1e-5          # one held pose, no motion
+    assert result.meta["gaps"]["frames_held"] == 60
+    lengths = bone_lengths(result.joints3d)
+    assert (lengths.std(axis=0) / lengths.mean(axis=0)).max() < 1e-4
+    assert result.contacts[:150].any()
