@@ -347,8 +347,10 @@ def solve_retarget(motion: RigMotion, bones: list[TargetBone], mapping: Mapping,
 def _floor_shift(motion: RigMotion, bones, world, rest, root: int, root_head: np.ndarray, A: np.ndarray, scale: float,
                  mapping: Mapping) -> float:
     """World units to move the root up so that the target's lowest ankle in each frame sits, as a
-    median over the clip, at the source's lowest ankle (scaled) above the armature's origin; 0
-    when the mapping has no bones ending at both ankles below the root."""
+    median over the clip, at the source's lowest ankle (scaled) above the armature's origin, plus
+    the rig's own ankle height (its rest ankle over its lowest rest point): the engine's floor is at
+    the ankle joints, and a rig with feet then stands on its soles, not sunk to the ankles. 0 when
+    the mapping has no bones ending at both ankles below the root."""
     ankles = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
     index = {b.name: i for i, b in enumerate(bones)}
     names = [bone_ending_at(mapping, j) for j in ankles]
@@ -357,4 +359,17 @@ def _floor_shift(motion: RigMotion, bones, world, rest, root: int, root_head: np
         return 0.0
     target_low = np.min([(t @ A[:3, :3].T)[:, 2] + A[2, 3] for t in tails], axis=0)
     source_low = motion.joints[:, ankles, 2].min(axis=1)
-    return float(np.median(A[2, 3] + scale * source_low - target_low))
+    return float(np.median(A[2, 3] + scale * source_low - target_low)) + _rest_ankle_height(bones, names, A)
+
+
+def _rest_ankle_height(bones, ankle_bones: list[str], A: np.ndarray) -> float:
+    """World height of the rig's lower ankle (the tail of a bone ending there) over its lowest rest
+    point (any bone's head or tail: the sole or toe of a rig with feet); 0 for a rig whose legs end
+    at the ankles (the generated one)."""
+    def world_z(bone, along: float) -> float:
+        m = bone.matrix
+        point = m[:3, 3] + m[:3, 1] / np.linalg.norm(m[:3, 1]) * bone.length * along
+        return float((A[:3, :3] @ point + A[:3, 3])[2])
+    lowest = min(min(world_z(b, 0.0), world_z(b, 1.0)) for b in bones)
+    by_name = {b.name: b for b in bones}
+    return max(0.0, min(world_z(by_name[n], 1.0) for n in ankle_bones) - lowest)

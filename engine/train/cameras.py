@@ -30,6 +30,7 @@ LEVEL_SHARE = 0.4              # share of cameras at LEVEL_HEIGHT looking level 
 LEVEL_HEIGHT = (1.2, 1.7)      # metres: a camera held at chest or head height
 FILL_SHARE = 0.4               # share of cameras as close as the person's extent allows
 FILL_DISTANCE = (1.0, 1.4)     # those cameras' distance, in multiples of the closest that fits
+FILL_NEAREST = 1.0             # metres: no camera closer than this
 OFF_AXIS = 0.9                 # how far the aim may stray: a share of the slack between the person's
                                # angular radius and the half field of view, on each axis
 
@@ -130,16 +131,17 @@ def random_cameras(rng: np.random.Generator, target: np.ndarray,
     f_mm = np.exp(rng.uniform(*np.log(FOCAL_35MM), size=b))       # wide lenses as common as long
     focal_px = f_mm / DIAGONAL_35MM * np.hypot(width, height)
     yaw = rng.uniform(0.0, 2 * np.pi, size=b)
-    near = np.full(b, DISTANCE[0])
+    fits = np.full(b, FILL_NEAREST)          # the closest distance that keeps the person in view
     if radius is not None:
         half_fov = np.arctan(np.minimum(width, height) / 2.0 / focal_px)
-        near = np.maximum(near, radius / np.sin(0.8 * half_fov))
+        fits = np.maximum(fits, radius / np.sin(0.8 * half_fov))
+    near = np.maximum(DISTANCE[0], fits)
     distance = rng.uniform(near, np.maximum(near, DISTANCE[1]))
     height_m = rng.uniform(*HEIGHT, size=b)
     half_fov_v = np.arctan(height / 2.0 / focal_px)
     if anywhere:
         fill = rng.random(b) < FILL_SHARE
-        distance = np.where(fill, near * rng.uniform(*FILL_DISTANCE, size=b), distance)
+        distance = np.where(fill, fits * rng.uniform(*FILL_DISTANCE, size=b), distance)
         level = rng.random(b) < LEVEL_SHARE
         height_m = np.where(level, rng.uniform(*LEVEL_HEIGHT, size=b), height_m)
     centre = np.stack([target[:, 0] + distance * np.sin(yaw), height_m,

@@ -509,3 +509,49 @@ def test_evaluate_reports_the_cross_split(tiny_checkpoint, tmp_path):
     doc = json.loads(out.read_text())
     assert doc["split"] == "cross" and doc["clips"] == 2
     assert doc["results"]["H=1"]["noisy"]["overall"]["frames"] > 0
+
+
+def _in_place_clip(frames: int = 120) -> MocapClip:
+    """A person standing still (an in-place exercise): the case where aimed cameras always centre them."""
+    one = _synthetic_clips()[1].joints[:1]
+    return MocapClip("still", "custom", np.repeat(one, frames, axis=0), 30.0, "bow", "normal")
+
+
+def test_cameras_anywhere_put_people_off_centre_and_large_but_in_view():
+    clips = [_in_place_clip()]
+    rng = np.random.default_rng(3)
+    aimed = WindowSampler(clips, window=27, noise=False, flip=False).sample(2000, rng)
+    anywhere = WindowSampler(clips, window=27, noise=False, flip=False, cameras="anywhere").sample(2000, rng)
+    centre = lambda b: b["keypoints2d_clean"][..., 0].mean(axis=(1, 2))          # noqa: E731
+    height = lambda b: np.ptp(b["keypoints2d_clean"][..., 1], axis=2).mean(axis=1)  # noqa: E731
+    assert np.percentile(np.abs(centre(aimed)), 90) < 0.1            # aimed: centred (issue #21)
+    assert np.percentile(np.abs(centre(anywhere)), 90) > 0.3         # anywhere: off-centre too
+    assert (height(anywhere) > 1.0).mean() > 1.3 * (height(aimed) > 1.0).mean()   # closer: filling the frame more often
+    h_over_w = anywhere["image_size"][:, 1] / anywhere["image_size"][:, 0]
+    uv = anywhere["keypoints2d_clean"]
+    assert np.abs(uv[..., 0]).max() <= 1.0 and (np.abs(uv[..., 1]) <= h_over_w[:, None, None]).all()
+
+
+def test_evaluation_windows_ignore_the_training_camera_and_dropout_options():
+    clip = _synthetic_clips()[0]
+    plain = WindowSampler([clip], window=27).windows_for_eval(clip)
+    options = WindowSampler([clip], window=27, cameras="anywhere", joint_drop=1.0).windows_for_eval(clip)
+    for key in ("keypoints2d", "scores", "joints3d"):
+        np.testing.assert_array_equal(plain[key], options[key])
+
+
+def test_joint_drop_removes_the_face_in_the_given_share_of_windows():
+    s = WindowSampler([_in_place_clip()], window=27, noise=False, flip=False, joint_drop=0.4)
+    b = s.sample(1000, np.random.default_rng(0))
+    face_lost = (b["scores"][..., [9, 10]] == 0).all(axis=2).any(axis=1)
+    assert 0.33 < face_lost.mean() < 0.47
+    gone = b["scores"] == 0
+    assert (b["keypoints2d"][gone] == 0).all()                      # the missing encoding: (0, 0), score 0
+
+
+def test_source_weights_draw_a_source_more_often():
+    clips = [MocapClip(f"c{k}", src, _in_place_clip().joints, 30.0, "bow", "normal")
+             for k, src in enumerate(("custom", "cmu-extra"))]
+    even = WindowSampler(clips, window=27)._p
+    weighted = WindowSampler(clips, window=27, source_weights={"cmu-extra": 3.0})._p
+    assert even == pytest.approx([0.5, 0.5]) and weighted == pytest.approx([0.25, 0.75])
