@@ -6,7 +6,8 @@ upright on the floor, with constant bones, planted feet and no invented frames.
    and identity segments (a tracker that jumped to another person starts a new segment);
 2. bones: one length per bone for the clip, every frame rebuilt with them;
 3. upright: the gravity direction in the camera frame, from the straight-legged frames;
-4. root: the robust perspective fit of the pelvis path (engine.trajectory), per segment;
+4. root: the robust perspective fit of the pelvis path (engine.trajectory), per segment, then
+   moved so that planted feet sit where their rays meet the floor (ground);
 5. root motion: free (default), held in place, or along a smoothed path;
 6. contacts: feet on the floor and held still while they touch it, knees solved by two-bone IK.
 Gap frames are kept out of 2-4 and filled after 4 (interpolated or held).
@@ -24,12 +25,14 @@ from ..skeleton import ROOT
 from ..smoothing import gaussian
 from ..trajectory import estimate_root_trajectory
 from .bones import clip_bone_lengths, with_bone_lengths
-from .contacts import plant_feet
+from .contacts import detect_contacts, local_floor, plant_feet
+from .ground import floor_root
 from .detections import drop_brief_segments, fill_unusable, frame_flags, gap_runs, identity_segments, usable_frames
 from .upright import estimate_up, rotation_to_upright
 
 ROOT_MOTIONS = ("free", "in-place", "path")
 PATH_HZ = 0.25        # a walking path keeps what is slower than this
+REBUILD_HZ = 4.0      # the smoothing after the bone-length rebuild: lift's default cut-off
 
 
 @dataclass
@@ -56,6 +59,9 @@ def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarr
 
     lengths = clip_bone_lengths(joints3d, scores, detected)
     pose = with_bone_lengths(joints3d - joints3d[:, :1], lengths)
+    # Rebuilding sums bone vectors down each chain, which adds up their directions' noise at the
+    # hands and feet; smoothing once more and rebuilding keeps the lengths and the calm.
+    pose = with_bone_lengths(gaussian(pose, fps, min(REBUILD_HZ, fps / 2 - 0.5)), lengths)
     up, up_report = estimate_up(pose, detected)
     rotation = rotation_to_upright(up)
 
@@ -63,15 +69,20 @@ def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarr
     for s, e in segments:
         root[s:e + 1] = estimate_root_trajectory(pose[s:e + 1], keypoints2d[s:e + 1], scores[s:e + 1], fps,
                                                  usable=detected[s:e + 1])
-    pose = fill_unusable(pose, flags, segments)
-    root = fill_unusable(root, flags, segments)
-    world = camera_to_blender((pose + root[:, None]) @ rotation.T)
+    pose_up = fill_unusable(pose, flags, segments) @ rotation.T
+    root_up = fill_unusable(root, flags, segments) @ rotation.T
+    first = camera_to_blender(pose_up + root_up[:, None])
+    contacts = detect_contacts(first, fps, local_floor(first, fps, detected)) & detected[:, None]
+    root_up, ground_report = floor_root(pose_up, root_up, keypoints2d, scores, rotation, contacts, fps)
+    pose = pose_up @ rotation                                         # back to the camera frame
+    world = camera_to_blender(pose_up + root_up[:, None])
     world = _root_motion(world, root_motion, fps, segments)
     world, contacts, contact_report = plant_feet(world, fps, detected, lock_horizontal=lock_feet and root_motion != "in-place")
     world[..., :2] -= world[:1, ROOT, :2]               # the character starts over the world origin
 
     meta = {
         "cleanup": {"up": up_report, "up_camera": up_report["up_camera"], "root_motion": root_motion,
+                    "floor_depth": ground_report,
                     "bone_lengths_m": [round(float(x), 4) for x in lengths], "contacts": contact_report},
         "gaps": gap_runs(flags),
         "segments": segments,

@@ -20,8 +20,11 @@ SHORT_GAP_SECONDS = 0.5     # gaps up to this long are interpolated, longer ones
 MIN_JOINTS = 6              # fewer confident joints than this: no usable detection
 MIN_SCORE = 0.05
 TINY_SIZE = 0.4             # a person smaller than this share of the clip's median size is a false detection
-JUMP_SIZES = 0.6            # the person's centre moving this many body sizes in one frame: another person
-SIZE_CHANGE = 1.6           # or the size changing this much in one frame
+# The person's centre moving this many body sizes (box diagonals) in one frame: someone else. The
+# readers' tracker already keeps identities apart in multi-person files; this catches the single-
+# person trackers (MediaPipe) that jump. Smaller jumps and size changes happen to one person when
+# the detector loses a limb (on the real samples: up to 0.7 sizes and 4x), so they do not cut.
+JUMP_SIZES = 1.0
 MIN_SEGMENT_SECONDS = 0.5   # a segment with less detected time than this is a false detection
 
 
@@ -57,8 +60,9 @@ def usable_frames(keypoints: np.ndarray, scores: np.ndarray, gaps_report: dict |
 
 def identity_segments(keypoints: np.ndarray, scores: np.ndarray, usable: np.ndarray) -> list[list[int]]:
     """Inclusive [start, end] frame runs, one per identity: a new one starts where the person's
-    centre jumps by more than JUMP_SIZES body sizes, or its size by SIZE_CHANGE times, between two
-    consecutive usable frames (a single-person tracker that switched to someone else)."""
+    centre jumps by more than JUMP_SIZES body sizes between two consecutive usable frames (a
+    single-person tracker that switched to someone else; across a gap of k frames, sqrt(k) times
+    as far)."""
     t = len(scores)
     if t == 0:
         return []
@@ -68,8 +72,7 @@ def identity_segments(keypoints: np.ndarray, scores: np.ndarray, usable: np.ndar
     for a, b in zip(idx[:-1], idx[1:]):
         allowed = JUMP_SIZES * (b - a) ** 0.5     # across a gap, allow for the missing frames' motion
         jump = np.linalg.norm(centre[b] - centre[a]) / max(size[a], size[b], 1e-6)
-        ratio = max(size[a], size[b]) / max(min(size[a], size[b]), 1e-6)
-        if jump > allowed or ratio > SIZE_CHANGE:
+        if jump > allowed:
             cuts.append(int(b))
     starts = [0, *cuts]
     ends = [c - 1 for c in cuts] + [t - 1]

@@ -11,7 +11,7 @@ import pytest
 
 from engine import motion_quality as mq
 from engine.sequence import FRAME_DETECTED, FRAME_HELD, FRAME_INTERPOLATED, KeypointSequence
-from engine.skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE, ROOT
+from engine.skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE
 from engine_support import REPO, require_shared
 
 FPS = 30.0
