@@ -10,7 +10,8 @@ scales depth, not the shape of the path across the image.
 Depth is the weak part: it comes from the person's apparent size, and a jumping jack's spread
 arms change the 2D more than the 3D, which made an exercise done in place surge 3 m back and
 forth. So the fit is made robust (joints whose residual is large are down-weighted, Huber-style),
-only the torso, whose shape the model gets best, decides the depth, depth is median-filtered over
+only the torso, whose shape the model gets best, decides the depth, depths far from those of the
+seconds around them are dropped (a wrong detection's), depth is median-filtered over
 a second and low-passed at DEPTH_HZ (people rarely change depth faster; a steady walk towards
 the camera is a ramp, which the zero-phase filter keeps), and only then are the
 sideways and vertical positions solved with that depth, from all joints.
@@ -19,6 +20,7 @@ sideways and vertical positions solved with that depth, from all joints.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -70,7 +72,7 @@ def estimate_root_trajectory(joints3d: np.ndarray, keypoints2d: np.ndarray, scor
     torso_w = np.zeros_like(scores, dtype=np.float64)
     torso_w[:, TORSO] = scores[:, TORSO]
     depth = fit_translation(joints3d, keypoints2d, torso_w, focal)[:, 2]
-    good = np.flatnonzero(usable & np.isfinite(depth))
+    good = np.flatnonzero(usable & np.isfinite(depth) & ~_depth_outliers(depth, usable, fps))
     if good.size:
         depth = np.interp(np.arange(t), good, depth[good])
     depth = np.maximum(_median_filter(depth, max(1, int(round(fps))) | 1), 0.5)
@@ -86,6 +88,24 @@ def estimate_root_trajectory(joints3d: np.ndarray, keypoints2d: np.ndarray, scor
         side = np.stack([np.interp(np.arange(t), good, side[good, k]) for k in range(2)], axis=1)
     side = gaussian(side, fps, SIDEWAYS_HZ)
     return np.column_stack([side, depth]).astype(np.float32)
+
+
+OUTLIER_SECONDS = 3.0     # the span a frame's depth is compared with
+OUTLIER_SHARE = 0.25      # depths further than this share of that span's median are outliers
+
+
+def _depth_outliers(depth: np.ndarray, usable: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) bool: usable frames whose depth is more than OUTLIER_SHARE away from the median of the
+    usable depths within OUTLIER_SECONDS around them: a few frames of a wrong detection (another
+    box, after a gap) otherwise drag the whole smoothed path towards them."""
+    half = max(1, int(round(OUTLIER_SECONDS * fps / 2)))
+    values = np.where(usable, depth, np.nan)
+    padded = np.pad(values, half, mode="constant", constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)    # windows without a usable frame
+        median = np.nanmedian(windows, axis=1)
+    return usable & np.isfinite(median) & (np.abs(depth - median) > OUTLIER_SHARE * np.abs(median))
 
 
 def _median_filter(x: np.ndarray, width: int) -> np.ndarray:

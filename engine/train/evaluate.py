@@ -16,8 +16,9 @@ else the camera's own up, (0, -1, 0)) and the true up in the camera frame; `floo
 over frames of |lowest ankle's height in the result's world - its true height above the capture's
 floor| (which includes the ANKLE_HEIGHT of a standing foot); `floor_err_ankle_mm`, the same with the
 true floor raised by ANKLE_HEIGHT, the engine's own convention (a planted ankle at z = 0), so a
-perfect result scores 0 there and about ANKLE_HEIGHT on `floor_err_mm`. With the clean-up off, and
-on too when this engine's `Lifter.lift` has it.
+perfect result scores 0 there and about ANKLE_HEIGHT on `floor_err_mm`; `mpjpe_mm`, the MPJPE of
+the result's camera-frame joints (with the clean-up: constant bones, rebuilt and smoothed). With the
+clean-up off, and on too when this engine's `Lifter.lift` has it.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ def evaluate_motion(lifter: Lifter, clips, settings, log=lambda m: None) -> dict
 
     sampler = WindowSampler(clips, window=lifter.config.window, noise=True)
     stages = cleanup_stages(lifter)
-    per_clip = {stage: {"lean_err_deg": [], "floor_err_mm": [], "floor_err_ankle_mm": []} for stage in stages}
+    per_clip = {stage: {"lean_err_deg": [], "floor_err_mm": [], "floor_err_ankle_mm": [], "mpjpe_mm": []}
+                for stage in stages}
     t0 = time.time()
     for ci, clip in enumerate(clips):
         data = sampler.windows_for_eval(clip)
@@ -174,6 +176,9 @@ def evaluate_motion(lifter: Lifter, clips, settings, log=lambda m: None) -> dict
             per_clip[stage]["floor_err_mm"].append(1000.0 * float(np.median(np.abs(predicted - true_ankle))))
             per_clip[stage]["floor_err_ankle_mm"].append(
                 1000.0 * float(np.median(np.abs(predicted - (true_ankle - ANKLE_HEIGHT)))))
+            # the result's camera-frame joints (with the clean-up: constant bones, gaps filled)
+            per_clip[stage]["mpjpe_mm"].append(1000.0 * float(np.linalg.norm(
+                result.joints3d - data["joints3d"], axis=-1).mean()))
         if (ci + 1) % 10 == 0:
             log(f"motion: {ci + 1}/{len(clips)} clips, {time.time() - t0:.0f} s")
     out = {}
@@ -229,7 +234,8 @@ def main(argv=None) -> int:
             lean, floor, ankle = m["lean_err_deg"], m["floor_err_mm"], m["floor_err_ankle_mm"]
             print(f"lift cleanup {stage:3} noisy  lean error {lean['mean']:.1f} deg (median {lean['median']:.1f}, "
                   f"p90 {lean['p90']:.1f})  floor error {floor['mean']:.0f} mm (median {floor['median']:.0f}, "
-                  f"p90 {floor['p90']:.0f}; ankle-level floor: median {ankle['median']:.0f})  {m['clips']} clips")
+                  f"p90 {floor['p90']:.0f}; ankle-level floor: median {ankle['median']:.0f})  "
+                  f"MPJPE {m['mpjpe_mm']['mean']:.1f} mm  {m['clips']} clips")
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(results, indent=1))   # NaN -> "NaN": no top-1 without APL
