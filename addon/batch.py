@@ -2,6 +2,7 @@
 
     blender -b --python addon/batch.py -- --input FILE_OR_DIR --output DIR \
         [--rig rig.blend --armature NAME] [--export bvh,fbx,blend] [--preset fast|quality] [--checkpoint PATH]
+        [--image-size W H] [--fps F]
     python addon/batch.py --input FILE_OR_DIR --output DIR ...      (with the `bpy` module)
 
 All inputs that need the engine go to ONE `engine lift` process; inputs that already are result
@@ -52,7 +53,10 @@ def parse_args(argv):
     p.add_argument("--format", default="auto")
     p.add_argument("--person", default=None)
     p.add_argument("--video", default=None, help="one video of a multi-video file (name or index from 'engine inspect')")
-    p.add_argument("--fps", type=float, default=0.0)
+    p.add_argument("--fps", type=float, default=0.0, metavar="F",
+                   help="frame rate of the keypoints, for files that do not store it (default: the file's)")
+    p.add_argument("--image-size", type=int, nargs=2, default=None, metavar=("W", "H"),
+                   help="image width and height in pixels, for files that do not store them (default: the file's)")
     p.add_argument("--smooth", default=None, choices=list(defaults.SMOOTHING_METHODS),
                    help=f"temporal filter (default: the engine's, a {defaults.BUTTERWORTH_HZ:g} Hz "
                         f"{defaults.DEFAULT_SMOOTHING.capitalize()} low-pass)")
@@ -82,22 +86,30 @@ def collect_inputs(path: Path) -> list[Path]:
 
 
 def run_engine(inputs: list[Path], tmp: Path, args) -> dict[Path, Path]:
-    """One engine process for all inputs; returns input -> result path."""
+    """One engine process for all inputs; returns input -> result path.
+
+    Where each result went is what the engine says in its `done` events (`input`, `output`), not
+    a name worked out here: the engine names a folder's results by its own rule
+    (engine.outputs.result_stem), and a second copy of that rule would drift from the first."""
     if not inputs:
         return {}
-    opts = engine_client.LiftOptions(format=args.format, person=args.person, video=args.video, fps=args.fps, device=args.device,
-                                     preset=args.preset, seed=args.seed, checkpoint=args.checkpoint,
-                                     smooth=args.smooth, smooth_hz=args.smooth_hz)
-    out = tmp / f"{inputs[0].stem}.npz" if len(inputs) == 1 else tmp / "results"
+    opts = engine_client.LiftOptions(format=args.format, person=args.person, video=args.video, fps=args.fps,
+                                     image_size=tuple(args.image_size) if args.image_size else None,
+                                     device=args.device, preset=args.preset, seed=args.seed,
+                                     checkpoint=args.checkpoint, smooth=args.smooth, smooth_hz=args.smooth_hz)
+    out = tmp / "result.npz" if len(inputs) == 1 else tmp / "results"
+    written: dict[str, str] = {}
 
     def show(ev):
+        if ev.get("event") == "done" and ev.get("output"):
+            written[str(ev.get("input"))] = str(ev["output"])
         if ev.get("event") in ("start", "done"):
             print(json.dumps(ev), flush=True)
 
-    engine_client.run_lift(inputs, out, opts, args.engine_python, on_event=show)
-    mapping = {i: (out if len(inputs) == 1 else out / f"{i.stem}.npz") for i in inputs}
+    engine_client.run_lift([str(i) for i in inputs], out, opts, args.engine_python, on_event=show)
+    mapping = {i: Path(written.get(str(i), "")) for i in inputs}
     for i, r in mapping.items():
-        if not r.is_file():
+        if str(i) not in written or not r.is_file():
             raise errors.EngineClientError(f"The engine reported success but wrote no result for {i.name}.")
     return mapping
 

@@ -22,9 +22,17 @@ def _is_npz(path: Path) -> bool:
     return path.suffix.lower() == RESULT_SUFFIX
 
 
+def result_stem(input_path: str) -> str:
+    """The name a result in an output folder takes from its input: the input's name without its
+    last extension, so `take.v1.npz` and `take.v2.npz` (or `clip.mp4.npz`) keep apart; a folder
+    (OpenPose JSON) keeps its whole name."""
+    path = Path(input_path.rstrip("/"))
+    return path.name if path.is_dir() or not path.suffix else path.name[: -len(path.suffix)]
+
+
 def output_paths(inputs: list[str], output: str) -> list[Path]:
     """The result path of each input: `-o` itself for one input and an .npz name that is not a
-    folder, else `<folder>/<input stem>.npz`."""
+    folder, else `<folder>/<result_stem(input)>.npz`."""
     out = Path(output)
     if len(inputs) == 1 and _is_npz(out) and not out.is_dir():
         return [out]
@@ -32,7 +40,7 @@ def output_paths(inputs: list[str], output: str) -> list[Path]:
         raise EngineError(f"The output {output} is a file; with several inputs or without an .npz name it must be a folder.")
     if _is_npz(out) and not out.exists():
         raise EngineError("With several inputs, -o must name a folder, not an .npz file.")
-    stems = [Path(i.rstrip("/")).name.split(".")[0] for i in inputs]
+    stems = [result_stem(i) for i in inputs]
     if len(set(stems)) != len(stems):
         raise EngineError("Two inputs have the same name, so their results would overwrite each other.")
     return [out / f"{stem}{RESULT_SUFFIX}" for stem in stems]

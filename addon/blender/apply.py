@@ -3,14 +3,16 @@
 Everything is computed first (core.rig_solver, core.retarget, core.timeline); Blender data is
 created next (the rig or its new action, the contact keys and spheres, the new markers), and only
 then is what an earlier run left for the same armature replaced (its markers and contact
-spheres). If anything fails on the way, `rollback.Rollback` puts the scene back, so it is either
-fully updated or untouched.
+spheres). The scene's fps and range change only when asked (`set_scene_range`), and a new rig
+ends up the active and only selected object. If anything fails on the way, `rollback.Rollback`
+puts the scene back, so it is either fully updated or untouched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import bpy
 import numpy as np
 
 from ..core import retarget, rig_solver, timeline
@@ -21,6 +23,8 @@ from . import armature_build, contacts, markers, retarget_rig
 from .rollback import SCENE_PROMPTS, Rollback
 
 ANKLES = (joint("left_ankle"), joint("right_ankle"))
+# In the panel's words (the labels of `properties.DREAMPOSE3D_PG_settings`; a test holds them equal).
+NO_ARMATURE = "Choose an Armature for the Existing armature target, or set Target to New armature."
 
 
 @dataclass
@@ -32,7 +36,7 @@ class ApplyOptions:
     foot_cleanup: bool = False
     frame_start: int = 1
     markers: bool = True
-    set_scene_range: bool = True
+    set_scene_range: bool = True  # the scene's fps and frame range become the clip's ("Match scene fps and range")
     name: str = "DreamPose3D"
     preset_dir: str | None = None
     contact_overlay: bool = False  # sphere empties at the ankles, shown on contact frames
@@ -47,11 +51,21 @@ class Applied:
     overlay: list  # the contact spheres made (empty without the overlay)
 
 
+def check_target(opts: ApplyOptions) -> None:
+    """Refuse a target that cannot take the motion: no armature chosen, or one no mapping preset
+    fits. The Lift operator calls this before it starts the engine, so a wrong target costs no
+    engine run; `apply_result` calls it again for every other caller."""
+    if opts.target != "EXISTING":
+        return
+    if opts.armature is None or getattr(opts.armature, "type", None) != "ARMATURE":
+        raise InputError(NO_ARMATURE)
+    retarget_rig.mapping_for(opts.armature, opts.mapping, opts.preset_dir)
+
+
 def apply_result(scene, result: Result, opts: ApplyOptions) -> Applied:
+    check_target(opts)
     motion = rig_solver.solve(result.joints_world, result.fps, opts.root_motion, opts.foot_cleanup)
     existing = opts.target == "EXISTING"
-    if existing and (opts.armature is None or getattr(opts.armature, "type", None) != "ARMATURE"):
-        raise InputError("Choose an armature object as the target, or target a new armature.")
     undo = Rollback(scene, opts.armature if existing else None)
     try:
         obj, keys, ankle_bones = _animate(scene, motion, opts)
@@ -71,6 +85,8 @@ def apply_result(scene, result: Result, opts: ApplyOptions) -> Applied:
             scene.frame_start = opts.frame_start
             scene.frame_end = opts.frame_start + result.num_frames - 1
         scene[SCENE_PROMPTS] = [f"{opts.frame_start + i}\t{text}" for i, text in result.action_segments()]
+        if not existing:
+            _select_only(obj)
         contacts.remove_overlay(contacts.overlay_of(obj, keep=overlay))  # last: deleted objects cannot come back
     except Exception:
         undo.restore()
@@ -87,6 +103,17 @@ def _animate(scene, motion: rig_solver.RigMotion, opts: ApplyOptions):
     obj = armature_build.build_armature(motion, opts.name, scene.collection)
     keys = armature_build.keyframe_motion(obj, motion, opts.frame_start)
     return obj, keys, tuple(JOINT_NAMES[j] for j in ANKLES)  # generated bones are named after their tail joint
+
+
+def _select_only(obj) -> None:
+    """The new rig becomes the active and only selected object: the panel's Export row offers the
+    active armature, and a rig the user cannot see selected is easy to export by mistake."""
+    view_layer = bpy.context.view_layer
+    for other in view_layer.objects:
+        if other.select_get(view_layer=view_layer):
+            other.select_set(False, view_layer=view_layer)
+    obj.select_set(True, view_layer=view_layer)
+    view_layer.objects.active = obj
 
 
 def prompt_at(scene, frame: int) -> str:

@@ -21,10 +21,10 @@ from bpy.props import EnumProperty, StringProperty
 from ..core import engine_client, result_io
 from ..core.errors import AddonError, InputError
 from . import export
-from .apply import ApplyOptions, apply_result
+from .apply import ApplyOptions, apply_result, check_target
 from .enum_cache import ITEMS
 from .preferences import get_prefs
-from .properties import chosen_video
+from .properties import chosen_video, in_panel_words
 from .run_state import CURRENT as RUN
 
 
@@ -41,7 +41,8 @@ def apply_options(context) -> ApplyOptions:
     s = context.scene.dreampose3d
     return ApplyOptions(target=s.target, armature=s.armature, mapping=s.mapping, root_motion=s.root_motion,
                         foot_cleanup=s.foot_cleanup, frame_start=context.scene.frame_start,
-                        preset_dir=get_prefs(context).preset_dir or None, contact_overlay=s.contact_overlay)
+                        preset_dir=get_prefs(context).preset_dir or None, contact_overlay=s.contact_overlay,
+                        set_scene_range=s.match_scene)
 
 
 class DREAMPOSE3D_OT_lift(bpy.types.Operator):
@@ -60,12 +61,15 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
 
     # -- shared steps
     def _input(self, context) -> Path:
+        """The keypoint path, after the choices that need no engine are checked (the path, the
+        target armature and its mapping): a wrong choice fails at once, not after an engine run."""
         raw = context.scene.dreampose3d.input_path
         if not raw:
             raise InputError("Choose a keypoint file or folder first.")
         path = Path(bpy.path.abspath(raw))
         if not path.exists():
             raise InputError(f"The keypoint path {path} does not exist.")
+        check_target(apply_options(context))
         return path
 
     def _finish(self, context, result_path: str):
@@ -87,6 +91,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
         return {"FINISHED"}
 
     def _fail(self, context, message: str):
+        message = in_panel_words(message)
         run = context.window_manager.dreampose3d_run
         run.last_error = message
         run.status, run.warning, run.gaps = "failed", "", ""
@@ -214,14 +219,14 @@ class DREAMPOSE3D_OT_scan(bpy.types.Operator):
         try:
             data = engine_client.inspect(path, s.format, get_prefs(context).engine_python)
         except AddonError as exc:
-            self.report({"ERROR"}, str(exc))
+            self.report({"ERROR"}, in_panel_words(str(exc)))
             return {"CANCELLED"}
         ITEMS.set_people(path, data.get("people") or [])
         ITEMS.set_videos(path, data.get("videos") or [])
         if data.get("fps") and s.fps == 0:
             context.window_manager.dreampose3d_run.status = f"{data.get('format')}: {data.get('frames')} frames at {data['fps']:g} fps"
         for w in data.get("warnings") or []:
-            self.report({"WARNING"}, str(w))
+            self.report({"WARNING"}, in_panel_words(str(w)))
         self.report({"INFO"}, f"{len(data.get('people') or [])} people, {data.get('frames')} frames ({data.get('format')}).")
         return {"FINISHED"}
 

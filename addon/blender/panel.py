@@ -37,6 +37,7 @@ def draw_target(layout, s):
         col.prop(s, "mapping")
     checks = layout.column(align=True)
     checks.use_property_split = False  # a split layout cuts these names at the default width
+    checks.prop(s, "match_scene")
     checks.prop(s, "root_motion")
     checks.prop(s, "foot_cleanup")
     checks.prop(s, "contact_overlay")

@@ -3,7 +3,8 @@
 The preset and smoothing choices and defaults come from `core.engine_defaults` (the add-on's one
 copy of the engine's); the dynamic enum items (people, videos, mapping presets) are kept alive in
 `enum_cache.ITEMS`. This module reads the preferences (`preferences.get_prefs`); the
-preferences never import it, so there is no import cycle.
+preferences never import it, so there is no import cycle. The settings' labels are the words the
+panel shows, so `in_panel_words` puts the engine's flags in them (`core.field_words`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntVectorProper
 from ..core import retarget
 from ..core.engine_defaults import BUTTERWORTH_HZ, DEFAULT_SMOOTHING, PRESETS, SMOOTHING
 from ..core.errors import RetargetError
+from ..core.field_words import in_field_words
 from .enum_cache import AUTO_MAPPING, FIRST_VIDEO, ITEMS
 from . import preferences
 
@@ -46,6 +48,14 @@ def _is_armature(self, obj):
     return obj.type == "ARMATURE"
 
 
+def _target_changed(self, context):
+    """The rule behind "Match scene fps and range" (written in its description too): a new
+    armature's clip is the scene's content, so the scene takes its rate and range; a retarget goes
+    into the user's own scene, which keeps its own. Choosing the target sets the checkbox; the
+    user may change it afterwards."""
+    self.match_scene = self.target == "NEW"
+
+
 class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
     input_path: StringProperty(name="Keypoints", subtype="FILE_PATH",
                                description="Keypoint file or folder to lift (or a result .npz, which skips the engine)")
@@ -64,16 +74,30 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
     smooth_hz: FloatProperty(name="Cut-off (Hz)", default=BUTTERWORTH_HZ, min=0.1, description="Filter cut-off frequency in hertz")
     target: EnumProperty(name="Target", items=(("NEW", "New armature", "Build a rig from the data"),
                                                 ("EXISTING", "Existing armature", "Retarget onto an armature")),
-                         default="NEW", description="Where the motion goes")
+                         default="NEW", description="Where the motion goes", update=_target_changed)
     armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
                               description="Armature to retarget onto")
     mapping: EnumProperty(name="Mapping", items=_mapping_items, description="Bone mapping preset for the existing armature")
     root_motion: BoolProperty(name="Root motion", default=True, description="Move the character through space (off: in place)")
     foot_cleanup: BoolProperty(name="Foot contact clean-up", default=False,
                                description="Pin feet while they touch the ground (detected by ankle height and speed)")
+    match_scene: BoolProperty(name="Match scene fps and range", default=True,
+                              description="Set the scene's frame rate and frame range to the clip's. Choosing the "
+                                          "target sets it: on for New armature, off for Existing armature. Off: the "
+                                          "keys start at the scene's start frame, one per scene frame")
     contact_overlay: BoolProperty(name="Contact spheres", default=False,
                                   description="Add a small sphere at each ankle, shown in the viewport on the frames "
                                               "where that foot is on the floor")
+
+
+def field_label(setting: str) -> str:
+    """The panel's label of a scene setting ("fps" -> "FPS"), as Blender shows it."""
+    return DREAMPOSE3D_PG_settings.bl_rna.properties[setting].name
+
+
+def in_panel_words(message: str) -> str:
+    """An engine sentence with its command-line flags turned into the panel's field names."""
+    return in_field_words(message, field_label)
 
 
 class DREAMPOSE3D_PG_run(bpy.types.PropertyGroup):

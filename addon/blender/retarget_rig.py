@@ -2,7 +2,8 @@
 
 `core.retarget` does the maths on plain arrays (`TargetBone`s and a `Mapping`); this module reads
 the armature object's bones into `TargetBone`s and writes the solution as quaternion (and root
-location) keys with `keyframes`.
+location) keys with `keyframes`, in a new action. The action it replaces keeps a fake user when
+the rig was its only user, so the rig's earlier animation is not dropped when the file is saved.
 """
 
 from __future__ import annotations
@@ -36,11 +37,21 @@ def mapping_for(armature_obj, preset_id: str, extra_dir: str | None = None) -> M
     return choose_mapping([b.name for b in armature_obj.data.bones], preset_id, extra_dir)
 
 
+def keep_current_action(armature_obj) -> None:
+    """Give the rig's current action a fake user when the rig is its only user: the new action
+    takes its place, and an action with no users is not written when the file is saved."""
+    ad = armature_obj.animation_data
+    action = ad.action if ad is not None else None
+    if action is not None and not action.use_fake_user and action.users <= 1:
+        action.use_fake_user = True
+
+
 def retarget_onto(armature_obj, motion: RigMotion, preset_id: str = "AUTO", frame_start: int = 1,
                   extra_dir: str | None = None) -> tuple[RetargetMotion, int]:
     """Key `armature_obj` to follow `motion`; returns (solution, keys written)."""
     mapping = mapping_for(armature_obj, preset_id, extra_dir)
     sol = solve_retarget(motion, target_bones(armature_obj), mapping, np.array(armature_obj.matrix_world))
+    keep_current_action(armature_obj)
     _, bag = keyframes.new_action(armature_obj, f"{armature_obj.name}_DreamPose3D")
     channels = []
     for name, q in sol.quaternions.items():

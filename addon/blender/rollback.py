@@ -2,9 +2,10 @@
 
 `apply.apply_result` takes a `Rollback` before it changes anything and calls `restore()` if any
 step fails. It covers everything an apply may change: new objects, armatures and actions (the
-generated rig, the contact spheres and their actions), the timeline markers, and, on an existing
-armature, its action and slot, its pose bones' rotation modes and the add-on's custom
-properties; and the scene's frame range, frame rate and prompt list.
+generated rig, the contact spheres and their actions), the timeline markers, the active and
+selected objects, and, on an existing armature, its action and slot (and that action's fake user),
+its pose bones' rotation modes and the add-on's custom properties; and the scene's frame range,
+frame rate and prompt list.
 """
 
 from __future__ import annotations
@@ -29,16 +30,21 @@ class Rollback:
         self.markers = [(m.name, m.frame, m.camera, m.select) for m in scene.timeline_markers]
         self.range = (scene.frame_start, scene.frame_end, scene.render.fps, scene.render.fps_base)
         self.prompts = _plain(scene[SCENE_PROMPTS]) if SCENE_PROMPTS in scene else None
+        view_layer = bpy.context.view_layer
+        self.active = view_layer.objects.active
+        self.selected = [o for o in view_layer.objects if o.select_get()]
         self.armature = armature
         if armature is not None:
             ad = armature.animation_data
             self.animated = ad is not None
             self.action = ad.action if ad is not None else None
+            self.fake_user = self.action.use_fake_user if self.action is not None else False
             self.slot = getattr(ad, "action_slot", None) if ad is not None else None
             self.props = {k: _plain(armature[k]) for k in ARMATURE_KEYS if k in armature}
             self.rotation_modes = {pb.name: pb.rotation_mode for pb in armature.pose.bones}
 
     def restore(self) -> None:
+        self._restore_selection()   # first: the view layer lists removed objects as None until it is updated
         self._restore_markers()
         if self.armature is not None:
             self._restore_armature(self.armature)
@@ -66,6 +72,12 @@ class Rollback:
             m = tm.new(name, frame=frame)
             m.camera, m.select = camera, select
 
+    def _restore_selection(self) -> None:
+        view_layer = bpy.context.view_layer
+        for ob in view_layer.objects:
+            ob.select_set(ob in self.selected)
+        view_layer.objects.active = self.active
+
     def _restore_armature(self, obj) -> None:
         if not self.animated:
             obj.animation_data_clear()
@@ -73,6 +85,8 @@ class Rollback:
             obj.animation_data.action = self.action
             if self.slot is not None:
                 obj.animation_data.action_slot = self.slot
+        if self.action is not None:
+            self.action.use_fake_user = self.fake_user
         for key in ARMATURE_KEYS:
             if key in self.props:
                 obj[key] = self.props[key]

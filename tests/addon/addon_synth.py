@@ -131,7 +131,8 @@ def gappy_result(frames: int = GAPPY_FRAMES) -> LiftResult:
 
 def snapshot(bpy) -> dict:
     """What a failed or cancelled run must leave unchanged in the scene (armatures: their action
-    and custom properties too, for a run onto an existing one)."""
+    and custom properties too, for a run onto an existing one; which actions have a fake user; the
+    active and selected objects)."""
     scene = bpy.context.scene
 
     def armature_state(o):
@@ -143,7 +144,9 @@ def snapshot(bpy) -> dict:
     return {
         "objects": sorted(o.name for o in bpy.data.objects),
         "armatures": sorted(a.name for a in bpy.data.armatures),
-        "actions": sorted(a.name for a in bpy.data.actions),
+        "actions": sorted((a.name, a.use_fake_user) for a in bpy.data.actions),
+        "selection": (getattr(bpy.context.view_layer.objects.active, "name", None),
+                      sorted(o.name for o in bpy.context.view_layer.objects if o.select_get())),
         "markers": sorted((m.name, m.frame) for m in scene.timeline_markers),
         "range": (scene.frame_start, scene.frame_end, scene.render.fps),
         "prompts": list(scene.get("dreampose3d_prompts", [])),
