@@ -85,3 +85,22 @@ class OpensFile:
 
     def __reduce__(self):
         return open, (self.marker, "w")
+
+
+def require_blender_binary(window: bool = False) -> str:
+    """The `blender` binary's path, or skip with what to install: it must be on PATH, its Python
+    must have numpy (Debian's runs the system Python), and for a real window xvfb-run must exist."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    blender = shutil.which("blender")
+    if blender is None or (window and shutil.which("xvfb-run") is None):
+        pytest.skip("needs the blender binary" + (" and xvfb-run" if window else "")
+                    + " (make blender-binary installs Debian's 3.4.1, xvfb, xauth and python3-numpy)")
+    probe = subprocess.run([blender, "-b", "--factory-startup", "--python-expr", "import numpy"],
+                           capture_output=True, text=True, timeout=120)
+    if "ModuleNotFoundError" in probe.stdout + probe.stderr:
+        pytest.skip("Debian's blender runs the system Python, which lacks numpy: apt-get install python3-numpy")
+    return blender

@@ -64,3 +64,15 @@ def posed_heads_tails(bpy, obj, frame: int) -> dict:
     M = np.array(ev.matrix_world)
     conv = lambda v: M[:3, :3] @ np.array(v) + M[:3, 3]  # noqa: E731
     return {pb.name: (conv(pb.head), conv(pb.tail)) for pb in ev.pose.bones}
+
+
+def odd_armature(bpy):
+    """An armature of one bone named "blob": no mapping preset fits it."""
+    arm = bpy.data.armatures.new("Odd")
+    obj = bpy.data.objects.new("Odd", arm)
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    arm.edit_bones.new("blob").tail = (0, 0, 1)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return obj

@@ -152,3 +152,12 @@ def snapshot(bpy) -> dict:
         "prompts": list(scene.get("dreampose3d_prompts", [])),
         "armature_state": {o.name: armature_state(o) for o in bpy.data.objects if o.type == "ARMATURE"},
     }
+
+
+def lift_in_panel(bpy, path, **settings) -> None:
+    """Set the panel's input (and any other settings) and run the Lift operator to its end."""
+    s = bpy.context.scene.dreampose3d
+    s.input_path = str(path)
+    for key, value in settings.items():
+        setattr(s, key, value)
+    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}, bpy.context.window_manager.dreampose3d_run.last_error

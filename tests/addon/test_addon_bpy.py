@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from addon_rigs import build_mixamo_rig, posed_heads_tails
+from addon_rigs import build_mixamo_rig, odd_armature, posed_heads_tails
 from addon_synth import snapshot
 
 pytestmark = pytest.mark.bpy
@@ -198,13 +198,7 @@ def test_cancel_leaves_the_scene_unchanged(registered, fake_engine, monkeypatch,
 
 def test_retarget_failure_leaves_the_scene_unchanged(registered, walk_npz):
     bpy = registered
-    arm = bpy.data.armatures.new("Odd")
-    obj = bpy.data.objects.new("Odd", arm)
-    bpy.context.scene.collection.objects.link(obj)
-    bpy.context.view_layer.objects.active = obj
-    bpy.ops.object.mode_set(mode="EDIT")
-    arm.edit_bones.new("blob").tail = (0, 0, 1)
-    bpy.ops.object.mode_set(mode="OBJECT")
+    obj = odd_armature(bpy)
     s = bpy.context.scene.dreampose3d
     s.input_path, s.target, s.armature, s.mapping = str(walk_npz), "EXISTING", obj, "AUTO"
     before = snapshot(bpy)

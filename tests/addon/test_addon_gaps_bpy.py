@@ -22,14 +22,6 @@ def gappy_npz(tmp_path):
     return path
 
 
-def _lift(bpy, path, **settings):
-    s = bpy.context.scene.dreampose3d
-    s.input_path = str(path)
-    for key, value in settings.items():
-        setattr(s, key, value)
-    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}, bpy.context.window_manager.dreampose3d_run.last_error
-
-
 def _metarig(bpy):
     import addon_utils
 
@@ -52,7 +44,7 @@ GAPPY_MARKERS = [(1, "a person walking"), (13, "interp 13-15"), (121, "identity 
 
 def test_gaps_and_identity_changes_are_marked_on_the_timeline(registered, gappy_npz):
     bpy = registered
-    _lift(bpy, gappy_npz)
+    addon_synth.lift_in_panel(bpy, gappy_npz)
     assert _markers(bpy.context.scene) == GAPPY_MARKERS
 
 
@@ -63,15 +55,15 @@ def test_a_second_run_on_the_same_armature_replaces_its_markers(registered, gapp
     scene = bpy.context.scene
     rig = _metarig(bpy)
     scene.timeline_markers.new("my key pose", frame=40)
-    _lift(bpy, gappy_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
+    addon_synth.lift_in_panel(bpy, gappy_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
     assert _markers(scene) == sorted(GAPPY_MARKERS + [(40, "my key pose")])
     next(m for m in scene.timeline_markers if m.name == "held 171-230").name = "walk out"  # now the user's
-    _lift(bpy, gappy_npz)
+    addon_synth.lift_in_panel(bpy, gappy_npz)
     mine = [(40, "my key pose"), (171, "walk out")]
     assert _markers(scene) == sorted(GAPPY_MARKERS + mine)
-    _lift(bpy, gappy_npz, target="NEW")  # a generated rig: its own markers, at the same frames
+    addon_synth.lift_in_panel(bpy, gappy_npz, target="NEW")  # a generated rig: its own markers, at the same frames
     assert _markers(scene) == sorted(GAPPY_MARKERS * 2 + mine)
-    _lift(bpy, walk_npz, target="EXISTING")
+    addon_synth.lift_in_panel(bpy, walk_npz, target="EXISTING")
     assert _markers(scene) == sorted(GAPPY_MARKERS + [(1, "a person walking"), (46, "a person waving")] + mine)
 
 
@@ -81,7 +73,7 @@ def test_held_frames_are_keyed_with_the_held_pose(registered, gappy_npz):
     from addon.blender import keyframes
 
     bpy = registered
-    _lift(bpy, gappy_npz)
+    addon_synth.lift_in_panel(bpy, gappy_npz)
     obj = bpy.data.objects["DreamPose3D"]
     assert {len(fc.keyframe_points) for fc in keyframes.fcurves_of(obj)} == {addon_synth.GAPPY_FRAMES}
     s, e = GAPPY_HELD
@@ -115,11 +107,11 @@ def test_the_panel_shows_the_gap_counts(registered, gappy_npz, walk_npz):
             return type("Op", (), {})()
 
     bpy = registered
-    _lift(bpy, gappy_npz)
+    addon_synth.lift_in_panel(bpy, gappy_npz)
     drawn = []
     panel.draw_run(Layout(drawn), bpy.context)
     assert drawn[drawn.index("Gaps: 60 frames held") + 1] == "3 interpolated"  # two lines: one is cut
-    _lift(bpy, walk_npz)
+    addon_synth.lift_in_panel(bpy, walk_npz)
     drawn.clear()
     panel.draw_run(Layout(drawn), bpy.context)
     assert not any(t.startswith("Gaps") for t in drawn)
@@ -130,7 +122,7 @@ def test_contacts_are_keyed_on_the_armature_with_constant_interpolation(register
     from addon.core import result_io
 
     bpy = registered
-    _lift(bpy, gappy_npz)
+    addon_synth.lift_in_panel(bpy, gappy_npz)
     res = result_io.load_result(gappy_npz)
     obj = bpy.data.objects["DreamPose3D"]
     curves = {fc.data_path: fc for fc in keyframes.fcurves_of(obj)}
@@ -157,8 +149,8 @@ def test_the_contact_overlay_follows_the_ankles_and_shows_the_contacts(registere
     bpy = registered
     rig = _metarig(bpy) if target == "EXISTING" else None
     settings = dict(target="EXISTING", armature=rig, mapping="rigify_metarig") if rig else {}
-    _lift(bpy, gappy_npz, contact_overlay=True, **settings)
-    _lift(bpy, gappy_npz, contact_overlay=True, **settings) if rig else None  # a rerun replaces the spheres
+    addon_synth.lift_in_panel(bpy, gappy_npz, contact_overlay=True, **settings)
+    addon_synth.lift_in_panel(bpy, gappy_npz, contact_overlay=True, **settings) if rig else None  # a rerun replaces the spheres
     obj = rig or bpy.data.objects["DreamPose3D"]
     spheres = sorted((c for c in obj.children if "dreampose3d_contact_overlay" in c), key=lambda c: c.name)
     assert [(s.empty_display_type, s.parent_type) for s in spheres] == [("SPHERE", "BONE")] * 2
@@ -190,7 +182,7 @@ def test_a_failed_run_leaves_no_contacts_spheres_or_markers(registered, gappy_np
 
     bpy = registered
     rig = _metarig(bpy)
-    _lift(bpy, gappy_npz, target="EXISTING", armature=rig, mapping="rigify_metarig", contact_overlay=True)
+    addon_synth.lift_in_panel(bpy, gappy_npz, target="EXISTING", armature=rig, mapping="rigify_metarig", contact_overlay=True)
     before = snapshot(bpy)
     action = rig.animation_data.action
     real_replace = markers.replace

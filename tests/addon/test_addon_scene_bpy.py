@@ -10,18 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import addon_rigs
+import addon_synth
+
 from addon_rigs import rigify_metarig
 from addon_synth import snapshot
 
 pytestmark = pytest.mark.bpy
-
-
-def _lift(bpy, path, **settings):
-    s = bpy.context.scene.dreampose3d
-    s.input_path = str(path)
-    for key, value in settings.items():
-        setattr(s, key, value)
-    assert bpy.ops.dreampose3d.lift() == {"FINISHED"}, bpy.context.window_manager.dreampose3d_run.last_error
 
 
 def _selected(bpy):
@@ -50,7 +45,7 @@ def test_the_new_armature_is_active_selected_and_exported(registered, walk_npz, 
     bpy.context.object.name = "OldRig"
     bpy.context.object.select_set(True)
     bpy.data.objects["Cube"].select_set(True)
-    _lift(bpy, walk_npz)
+    addon_synth.lift_in_panel(bpy, walk_npz)
     assert bpy.context.view_layer.objects.active.name == "DreamPose3D"
     assert _selected(bpy) == ["DreamPose3D"]
     path = tmp_path / "exported.bvh"
@@ -64,7 +59,7 @@ def test_a_retarget_leaves_the_selection_alone(registered, walk_npz):
     rig = rigify_metarig(bpy)
     bpy.ops.mesh.primitive_cube_add()
     before = (bpy.context.view_layer.objects.active.name, _selected(bpy))
-    _lift(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
+    addon_synth.lift_in_panel(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
     assert (bpy.context.view_layer.objects.active.name, _selected(bpy)) == before
 
 
@@ -106,16 +101,16 @@ def test_the_scene_keeps_its_fps_and_range_unless_asked(registered, walk_npz):
     scene = bpy.context.scene
     scene.render.fps, scene.frame_start, scene.frame_end = 24, 10, 250
     rig = rigify_metarig(bpy)
-    _lift(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
+    addon_synth.lift_in_panel(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
     assert (scene.render.fps, scene.frame_start, scene.frame_end) == (24, 10, 250)
     fcurve_range = rig.animation_data.action.frame_range
     assert tuple(fcurve_range) == (10.0, 99.0)  # the keys start at the scene's start, one per frame
-    _lift(bpy, walk_npz, match_scene=True)
+    addon_synth.lift_in_panel(bpy, walk_npz, match_scene=True)
     assert (scene.render.fps, scene.frame_start, scene.frame_end) == (30, 10, 99)
-    _lift(bpy, walk_npz, target="NEW")         # a new armature: on by default
+    addon_synth.lift_in_panel(bpy, walk_npz, target="NEW")         # a new armature: on by default
     assert (scene.render.fps, scene.frame_end) == (30, 99)
     scene.render.fps = 24
-    _lift(bpy, walk_npz, target="NEW", match_scene=False)
+    addon_synth.lift_in_panel(bpy, walk_npz, target="NEW", match_scene=False)
     assert scene.render.fps == 24
 
 
@@ -149,7 +144,7 @@ def test_the_panel_shows_the_match_scene_checkbox(registered):
 def test_a_retarget_keeps_the_previous_action_through_a_save(registered, walk_npz, tmp_path):
     bpy = registered
     rig = _keyed_rig(bpy)
-    _lift(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
+    addon_synth.lift_in_panel(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
     assert rig.animation_data.action.name != "MyWalk"
     assert bpy.data.actions["MyWalk"].use_fake_user
     path = tmp_path / "saved.blend"
@@ -167,7 +162,7 @@ def test_an_action_with_other_users_gets_no_fake_user(registered, walk_npz):
     bpy.context.scene.collection.objects.link(other)
     other.animation_data_create()
     other.animation_data.action = bpy.data.actions["MyWalk"]
-    _lift(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
+    addon_synth.lift_in_panel(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
     assert not bpy.data.actions["MyWalk"].use_fake_user and bpy.data.actions["MyWalk"].users == 1
 
 
@@ -194,7 +189,7 @@ def test_two_lifts_onto_one_rig_leave_one_set_of_markers(registered, walk_npz):
     bpy = registered
     rig = rigify_metarig(bpy)
     for _ in range(2):
-        _lift(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
+        addon_synth.lift_in_panel(bpy, walk_npz, target="EXISTING", armature=rig, mapping="rigify_metarig")
     assert sorted((m.frame, m.name) for m in bpy.context.scene.timeline_markers) == \
         [(1, "a person walking"), (46, "a person waving")]
 
@@ -212,14 +207,7 @@ def test_a_wrong_target_fails_before_the_engine_starts(registered, fake_engine, 
     s = bpy.context.scene.dreampose3d
     s.input_path, s.target = str(tmp_path / "clip.json"), "EXISTING"
     if case == "no_mapping_fits":
-        arm = bpy.data.armatures.new("Odd")
-        obj = bpy.data.objects.new("Odd", arm)
-        bpy.context.scene.collection.objects.link(obj)
-        bpy.context.view_layer.objects.active = obj
-        bpy.ops.object.mode_set(mode="EDIT")
-        arm.edit_bones.new("blob").tail = (0, 0, 1)
-        bpy.ops.object.mode_set(mode="OBJECT")
-        s.armature = obj
+        s.armature = addon_rigs.odd_armature(bpy)
     before = snapshot(bpy)
     with pytest.raises(RuntimeError):
         bpy.ops.dreampose3d.lift()

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from engine_support import require_blender_binary
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "addon"))
 sys.path.insert(0, str(REPO))
@@ -94,13 +96,7 @@ def _result(proc) -> dict:
 
 @pytest.fixture(scope="module")
 def blender():
-    if BLENDER is None:
-        pytest.skip("the blender binary is not on PATH (make blender-binary installs Debian's 3.4.1)")
-    probe = subprocess.run([BLENDER, "-b", "--factory-startup", "--python-expr", "import numpy"],
-                           capture_output=True, text=True, timeout=120)
-    if "ModuleNotFoundError" in probe.stdout + probe.stderr:
-        pytest.skip("Debian's blender runs the system Python, which lacks numpy: apt-get install python3-numpy")
-    return BLENDER
+    return require_blender_binary()
 
 
 @pytest.fixture(scope="module")

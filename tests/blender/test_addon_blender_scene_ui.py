@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from engine_support import require_blender_binary
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "addon"))
@@ -152,12 +153,7 @@ def _result(proc) -> dict:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    if shutil.which("blender") is None or shutil.which("xvfb-run") is None:
-        pytest.skip("needs the blender binary and xvfb-run (apt-get install blender xvfb xauth python3-numpy)")
-    probe = subprocess.run(["blender", "-b", "--factory-startup", "--python-expr", "import numpy"],
-                           capture_output=True, text=True, timeout=120)
-    if "ModuleNotFoundError" in probe.stdout + probe.stderr:
-        pytest.skip("Debian's blender runs the system Python, which lacks numpy: apt-get install python3-numpy")
+    require_blender_binary(window=True)
     import addon_synth
     import fake_engine
 
