@@ -8,7 +8,9 @@ subpackages `core/` and `blender/`, `batch.py` and `presets/`), so it installs b
 4.2+ extension (blender_manifest.toml in that folder) and as a legacy add-on in Blender 3.x
 (Preferences > Add-ons > Install, which needs a package folder with bl_info).
 It also writes `dreampose3d/core/skeleton.json`, generated from engine/skeleton.py, so the
-installed add-on has the engine's joint names and parents without a hand-written copy.
+installed add-on has the engine's joint names and parents without a hand-written copy, and
+`dreampose3d/core/build.json`, the absolute path of this repository: an installed add-on is not next
+to the repository, and "Find engine" (addon/core/engine_locate.py) looks for its `.venv` there.
 
 Checks (each failure is one sentence, exit code 1): manifest fields (schema_version, id, semver
 version equal to bl_info's, tagline <= 64 characters without final punctuation,
@@ -33,6 +35,10 @@ except ModuleNotFoundError:  # Python < 3.11
     tomllib = None
 
 ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from addon.core.engine_locate import BUILD_RECORD, build_record  # noqa: E402  (core/ imports without Blender)
+
 SRC = ROOT / "addon"
 PACKAGE = "dreampose3d"
 FORBIDDEN_IMPORTS = {"torch", "scipy", "engine"}
@@ -43,7 +49,7 @@ BLENDER_MODULES = {"bpy", "bpy_extras", "bpy_types", "mathutils", "bmesh", "addo
 SUBPACKAGES = ("core", "blender")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 EXTENSION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-SKIP = ("__pycache__", ".pyc", ".pyo", "skeleton.json", "README.md~")
+SKIP = ("__pycache__", ".pyc", ".pyo", "skeleton.json", BUILD_RECORD.name, "README.md~")
 
 
 class BuildError(RuntimeError):
@@ -165,8 +171,6 @@ def core_blender_imports(core: Path = SRC / "core") -> list[str]:
 
 def skeleton_json() -> str:
     """core/skeleton.json for the zip, made by the add-on's own parser (no engine import)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from addon.core.skeleton import parse_skeleton_source
 
     return json.dumps(parse_skeleton_source((ROOT / "engine" / "skeleton.py").read_text(encoding="utf-8")), indent=1)
@@ -178,7 +182,8 @@ def validate_zip(path: Path) -> None:
     tops = {n.split("/")[0] for n in names}
     if tops != {PACKAGE}:
         raise BuildError(f"The zip must hold exactly one folder '{PACKAGE}/', found {sorted(tops)}.")
-    need = ["__init__.py", "blender_manifest.toml", "batch.py", "presets/mixamo.json", "core/skeleton.json"]
+    need = ["__init__.py", "blender_manifest.toml", "batch.py", "presets/mixamo.json", "core/skeleton.json",
+            f"core/{BUILD_RECORD.name}"]
     need += [f"{sub}/{f.name}" for sub in SUBPACKAGES for f in sorted((SRC / sub).glob("*.py"))]
     for n in need:
         if f"{PACKAGE}/{n}" not in names:
@@ -210,6 +215,7 @@ def build(out_dir: Path = ROOT / "dist") -> Path:
                 continue
             z.write(f, f"{PACKAGE}/{rel}")
         z.writestr(f"{PACKAGE}/core/skeleton.json", skeleton_json())
+        z.writestr(f"{PACKAGE}/core/{BUILD_RECORD.name}", build_record(ROOT))
     validate_zip(path)
     return path
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from ..core import engine_client, result_io
+from ..core import engine_client, engine_locate, result_io
 from ..core.errors import AddonError, InputError
 from . import export
 from .apply import ApplyOptions, apply_result, check_target
 from .enum_cache import ITEMS
-from .preferences import get_prefs
+from .preferences import engine_python, get_prefs
 from .properties import chosen_video, in_panel_words
 from .run_state import CURRENT as RUN
 
@@ -123,7 +123,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
             if result_io.is_result_file(path):
                 return self._finish(context, str(path))
             out = self._temporary_result(path)
-            outputs = engine_client.run_lift([path], out, lift_options(context), get_prefs(context).engine_python,
+            outputs = engine_client.run_lift([path], out, lift_options(context), engine_python(context),
                                              should_cancel=RUN.cancel_requested)
             return self._finish(context, outputs[0] if outputs else str(out))
         except AddonError as exc:
@@ -143,7 +143,7 @@ class DREAMPOSE3D_OT_lift(bpy.types.Operator):
             if result_io.is_result_file(path):
                 return self._finish(context, str(path))
             self._out = str(self._temporary_result(path))
-            RUN.job = engine_client.start_lift([path], self._out, lift_options(context), get_prefs(context).engine_python)
+            RUN.job = engine_client.start_lift([path], self._out, lift_options(context), engine_python(context))
         except AddonError as exc:
             self._cleanup(context)
             return self._fail(context, str(exc))
@@ -217,7 +217,7 @@ class DREAMPOSE3D_OT_scan(bpy.types.Operator):
             self.report({"ERROR"}, "Choose a keypoint file or folder first.")
             return {"CANCELLED"}
         try:
-            data = engine_client.inspect(path, s.format, get_prefs(context).engine_python)
+            data = engine_client.inspect(path, s.format, engine_python(context))
         except AddonError as exc:
             self.report({"ERROR"}, in_panel_words(str(exc)))
             return {"CANCELLED"}
@@ -239,20 +239,40 @@ class DREAMPOSE3D_OT_check_engine(bpy.types.Operator):
 
     def execute(self, context):
         prefs = get_prefs(context)
+        prefs.last_check = ""   # never leave an earlier result next to a new failure
         try:
             data = engine_client.info(bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else "", prefs.device,
-                                      prefs.engine_python)
+                                      engine_python(context))
         except AddonError as exc:
-            if hasattr(prefs, "last_check"):
-                prefs.last_check = str(exc)
+            prefs.last_check = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         ckpt = data.get("checkpoint")
         ckpt = ckpt.get("id") or ckpt.get("path") if isinstance(ckpt, dict) else ckpt
-        text = f"checkpoint {ckpt}, device {data.get('device')}"
-        if hasattr(prefs, "last_check"):
-            prefs.last_check = text
-        self.report({"INFO"}, f"Engine OK: {text}.")
+        prefs.last_check = f"checkpoint {ckpt}, device {data.get('device')}"
+        self.report({"INFO"}, f"Engine OK: {prefs.last_check}.")
+        return {"FINISHED"}
+
+
+class DREAMPOSE3D_OT_find_engine(bpy.types.Operator):
+    """Look for the engine's Python (DREAMPOSE3D_PYTHON, the .venv of the repository the add-on was built \
+from, ~/.local/share/dreampose3d/venv, PATH) and set Engine Python to the first that runs the engine"""
+
+    bl_idname = "dreampose3d.find_engine"
+    bl_label = "Find engine"
+
+    def execute(self, context):
+        prefs = get_prefs(context)
+        prefs.last_check = ""
+        try:
+            place = engine_locate.find_python()
+        except AddonError as exc:
+            prefs.last_check = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        prefs.engine_python = place.python
+        prefs.last_check = f"found in {place.name}: {place.python}"
+        self.report({"INFO"}, f"Engine found in {place.name}: {place.python}.")
         return {"FINISHED"}
 
 
@@ -287,4 +307,4 @@ class DREAMPOSE3D_OT_export(bpy.types.Operator):
 
 
 classes = (DREAMPOSE3D_OT_lift, DREAMPOSE3D_OT_cancel, DREAMPOSE3D_OT_scan, DREAMPOSE3D_OT_check_engine,
-           DREAMPOSE3D_OT_export)
+           DREAMPOSE3D_OT_find_engine, DREAMPOSE3D_OT_export)

@@ -1,9 +1,10 @@
-"""Run the engine as a subprocess: find its Python, build argv, stream JSON-lines events. No bpy.
+"""Run the engine as a subprocess: build argv, stream JSON-lines events. No bpy.
 
 The add-on knows the engine only through `python -m engine lift|inspect|info` and the result
-file. Every failure becomes an `EngineClientError` (an `AddonError`) carrying one sentence for
-the user (the engine's own last stderr line when it exits non-zero); the full stderr is kept in
-its `details` for the console.
+file; where the engine's Python is comes from `engine_locate` (the one resolution order). Every
+failure becomes an `EngineClientError` (an `AddonError`) carrying one sentence for the user (the
+engine's own last stderr line when it exits non-zero); the full stderr is kept in its `details`
+for the console.
 """
 
 from __future__ import annotations
@@ -11,20 +12,13 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import subprocess
-import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from .engine_locate import cannot_start, find_engine, lacks_engine
 from .errors import EngineClientError
-
-ENV_VAR = "DREAMPOSE3D_PYTHON"
-_SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the repository when run from source (addon/core/..)
-NOT_FOUND = ("The engine was not found: set the engine's Python in the add-on preferences "
-             f"or the {ENV_VAR} environment variable.")
 
 
 @dataclass
@@ -70,52 +64,6 @@ class LiftOptions:
         return out
 
 
-# ----------------------------------------------------------------------------- finding the engine
-
-def _runs_engine(python: str) -> bool:
-    try:
-        r = subprocess.run([python, "-c", "import engine.sequence"], capture_output=True, timeout=60)
-        return r.returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def candidate_commands(preferred: str = "") -> list[tuple[str, list[str]]]:
-    """(where it came from, command prefix) in priority order: the preference, the environment
-    variable, the repository's .venv next to the add-on source, `dreampose3d` on PATH, then
-    this interpreter and `python3` on PATH when they can import the engine."""
-    out = []
-    for origin, py in (("preferences", preferred), (ENV_VAR, os.environ.get(ENV_VAR, ""))):
-        if py:
-            out.append((origin, [py, "-m", "engine"]))
-    for venv_py in (_SOURCE_ROOT / ".venv" / "bin" / "python", _SOURCE_ROOT / ".venv" / "Scripts" / "python.exe"):
-        if venv_py.exists() and (_SOURCE_ROOT / "engine").is_dir():
-            out.append(("repository .venv", [str(venv_py), "-m", "engine"]))
-    exe = shutil.which("dreampose3d")
-    if exe:
-        out.append(("PATH dreampose3d", [exe]))
-    for origin, py in (("this Python", sys.executable), ("PATH python3", shutil.which("python3") or "")):
-        if py and "blender" not in Path(py).name.lower():
-            out.append((origin, [py, "-m", "engine", "?check"]))
-    return out
-
-
-def find_engine(preferred: str = "") -> list[str]:
-    """Command prefix that runs the engine CLI; raises EngineClientError(NOT_FOUND)."""
-    for origin, cmd in candidate_commands(preferred):
-        if cmd[-1] == "?check":
-            if _runs_engine(cmd[0]):
-                return cmd[:-1]
-            continue
-        if origin in ("preferences", ENV_VAR):
-            if not (Path(cmd[0]).exists() or shutil.which(cmd[0])):
-                raise EngineClientError(f"The engine's Python '{cmd[0]}' (from {origin}) does not exist.")
-            return cmd
-        if Path(cmd[0]).exists():
-            return cmd
-    raise EngineClientError(NOT_FOUND)
-
-
 # ----------------------------------------------------------------------------- running
 
 def _one_sentence(stderr: str, returncode: int) -> str:
@@ -146,8 +94,7 @@ class EngineJob:
             self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                          bufsize=1, env=env)
         except OSError as exc:
-            raise EngineClientError(NOT_FOUND if isinstance(exc, FileNotFoundError)
-                                    else f"The engine could not be started ({exc.strerror}).") from exc
+            raise cannot_start(self.argv[0], exc) from exc
         self._threads = [threading.Thread(target=self._read_stdout, daemon=True),
                          threading.Thread(target=self._read_stderr, daemon=True)]
         for t in self._threads:
@@ -253,12 +200,12 @@ def _run_json(args: list[str], preferred_python: str = "", timeout: float = 300)
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                            env={**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")})
-    except FileNotFoundError as exc:
-        raise EngineClientError(NOT_FOUND) from exc
+    except OSError as exc:
+        raise cannot_start(argv[0], exc) from exc
     except subprocess.TimeoutExpired as exc:
         raise EngineClientError(f"The engine did not answer '{args[0]}' within {timeout:g} seconds.") from exc
     if r.returncode != 0:
-        raise EngineClientError(_one_sentence(r.stderr, r.returncode), r.stderr)
+        raise lacks_engine(argv[0], r.stderr) or EngineClientError(_one_sentence(r.stderr, r.returncode), r.stderr)
     for line in reversed(r.stdout.strip().splitlines()):
         try:
             data = json.loads(line)

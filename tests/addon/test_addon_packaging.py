@@ -38,6 +38,17 @@ def test_the_zip_holds_both_halves(tmp_path):
     assert "dreampose3d/batch.py" in names and "dreampose3d/presets/mixamo.json" in names
 
 
+def test_the_zip_records_the_repository_it_was_built_from(tmp_path):
+    """An installed add-on is not next to the repository: Find engine reads this record to look in its .venv."""
+    from addon.core import engine_locate
+
+    with zipfile.ZipFile(build_addon.build(tmp_path)) as z:
+        z.extractall(tmp_path / "installed")
+    record = tmp_path / "installed" / build_addon.PACKAGE / "core" / engine_locate.BUILD_RECORD.name
+    assert engine_locate.recorded_repository(record) == REPO
+    assert not engine_locate.BUILD_RECORD.exists()     # the source tree has none: it is its own repository
+
+
 def test_a_zip_without_a_half_is_refused(tmp_path):
     path = build_addon.build(tmp_path)
     with zipfile.ZipFile(path) as z:
@@ -103,6 +114,7 @@ out["prefs_device"] = prefs.device
 bpy.context.scene.dreampose3d.input_path = result
 out["op"] = sorted(bpy.ops.dreampose3d.lift())
 out["bones"] = len(bpy.data.objects["DreamPose3D"].pose.bones)
+out["recorded"] = str(sys.modules["bl_ext.user_default.dreampose3d.core.engine_locate"].recorded_repository())
 out["halves"] = sorted(k.rsplit(".", 1)[1] for k in sys.modules
                        if k in ("bl_ext.user_default.dreampose3d.core", "bl_ext.user_default.dreampose3d.blender"))
 print("RESULT " + json.dumps(out))
@@ -122,4 +134,4 @@ def test_zip_installs_as_an_extension_in_blender_5(tmp_path, walk_npz):
     assert line, r.stdout[-2000:] + r.stderr[-2000:]
     out = json.loads(line[7:])
     assert out == {"addons": ["bl_ext.user_default.dreampose3d"], "prefs_device": "auto", "op": ["FINISHED"],
-                   "bones": 17, "halves": ["blender", "core"]}
+                   "bones": 17, "halves": ["blender", "core"], "recorded": str(REPO)}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import addon_synth
-from addon.core import engine_client, result_io, retarget, rig_solver
+from addon.core import engine_client, engine_locate, result_io, retarget, rig_solver
 from addon.core.skeleton import FLIP_PAIRS, JOINT_NAMES, PARENTS
 
 
@@ -164,9 +164,9 @@ def test_missing_engine_is_one_sentence(monkeypatch):
     with pytest.raises(engine_client.EngineClientError, match="does not exist"):
         engine_client.find_engine()
     monkeypatch.delenv("DREAMPOSE3D_PYTHON")
-    monkeypatch.setattr(engine_client, "_SOURCE_ROOT", engine_client.Path("/nonexistent"))
-    monkeypatch.setattr(engine_client.shutil, "which", lambda name: None)
-    monkeypatch.setattr(engine_client.sys, "executable", "/nonexistent/python3")
+    monkeypatch.setattr(engine_locate, "_SOURCE_ROOT", engine_locate.Path("/nonexistent"))
+    monkeypatch.setattr(engine_locate.shutil, "which", lambda name: None)
+    monkeypatch.setattr(engine_locate.sys, "executable", "/nonexistent/python3")
     with pytest.raises(engine_client.EngineClientError, match="engine was not found"):
         engine_client.find_engine()
 
