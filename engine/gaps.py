@@ -25,6 +25,19 @@ def runs(mask: np.ndarray) -> list[list[int]]:
     return [[int(s), int(e)] for s, e in zip(starts, ends)]
 
 
+def interpolate_missing(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(T, ...) per-frame values, (T,) bool frames where they are known -> float64 values on every
+    frame, linear between known frames and held at the ends; unchanged when nothing is known."""
+    values = np.asarray(values, dtype=np.float64)
+    idx = np.flatnonzero(known)
+    if idx.size == 0:
+        return values.copy()
+    flat = values.reshape(len(values), -1)
+    frames = np.arange(len(values))
+    out = np.stack([np.interp(frames, idx, flat[idx, d]) for d in range(flat.shape[1])], axis=1)
+    return out.reshape(values.shape)
+
+
 def fill_gaps(points: np.ndarray, scores: np.ndarray, max_gap: int = DEFAULT_MAX_GAP):
     """(T, J, D) points + (T, J) scores -> filled copies and a JSON-able report.
 

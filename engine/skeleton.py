@@ -18,6 +18,7 @@ PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 
 FLIP_PAIRS: tuple[tuple[int, int], ...] = ((1, 4), (2, 5), (3, 6), (11, 14), (12, 15), (13, 16))
 ROOT = 0
 LEFT_ANKLE, RIGHT_ANKLE = 6, 3
+LEFT_KNEE, RIGHT_KNEE = 5, 2
 LEFT_HIP, RIGHT_HIP = 4, 1
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 14
 THORAX = 8

@@ -117,6 +117,18 @@ def smooth(x: np.ndarray, fps: float, method: str = "none", hz: float | None = N
     return butterworth(x, fps, cutoff_hz=hz)
 
 
+def running_percentile(x: np.ndarray, width: int, q: float) -> np.ndarray:
+    """Centred running `q`-th percentile of a 1-D series over 2 * (width // 2) + 1 frames, the ends
+    repeated (a width under 2: unchanged). A running median (q = 50) takes out a few bad frames
+    that a low-pass would smear; a low percentile follows a floor under a bouncing signal."""
+    x = np.asarray(x, dtype=np.float64)
+    half = width // 2
+    if half == 0:
+        return x.copy()
+    padded = np.pad(x, half, mode="edge")
+    return np.percentile(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), q, axis=1)
+
+
 def moving_average(x: np.ndarray, frames: int) -> np.ndarray:
     """Centred mean of (T, ...) over `frames` frames (odd or even; 0 or 1: unchanged).
 

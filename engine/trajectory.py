@@ -24,7 +24,8 @@ import warnings
 
 import numpy as np
 
-from .smoothing import gaussian
+from .gaps import interpolate_missing
+from .smoothing import gaussian, running_percentile
 
 DEFAULT_FOCAL = 1.0 / math.tan(math.radians(30.0))
 TORSO = (0, 1, 4, 7, 8, 11, 14)          # pelvis, hips, spine, thorax, shoulders
@@ -72,10 +73,11 @@ def estimate_root_trajectory(joints3d: np.ndarray, keypoints2d: np.ndarray, scor
     torso_w = np.zeros_like(scores, dtype=np.float64)
     torso_w[:, TORSO] = scores[:, TORSO]
     depth = fit_translation(joints3d, keypoints2d, torso_w, focal)[:, 2]
-    good = np.flatnonzero(usable & np.isfinite(depth) & ~_depth_outliers(depth, usable, fps))
-    if good.size:
-        depth = np.interp(np.arange(t), good, depth[good])
-    depth = np.maximum(_median_filter(depth, max(1, int(round(fps))) | 1), 0.5)
+    good = usable & np.isfinite(depth) & ~_depth_outliers(depth, usable, fps)
+    depth = interpolate_missing(depth, good)
+    if len(depth) >= 3:                    # a running median of one or two frames only bends them
+        depth = running_percentile(depth, max(1, int(round(fps))) | 1, 50.0)
+    depth = np.maximum(depth, 0.5)
     depth = gaussian(depth, fps, DEPTH_HZ)
     # Sideways and vertical position with that depth, from all joints (closed form per frame).
     p = np.asarray(joints3d, dtype=np.float64)
@@ -83,9 +85,7 @@ def estimate_root_trajectory(joints3d: np.ndarray, keypoints2d: np.ndarray, scor
     zj = p[..., 2] + depth[:, None]
     tx = (w * (keypoints2d[..., 0] * zj / focal - p[..., 0])).sum(1) / w.sum(1)
     ty = (w * (keypoints2d[..., 1] * zj / focal - p[..., 1])).sum(1) / w.sum(1)
-    side = np.stack([tx, ty], axis=1)
-    if good.size:
-        side = np.stack([np.interp(np.arange(t), good, side[good, k]) for k in range(2)], axis=1)
+    side = interpolate_missing(np.stack([tx, ty], axis=1), good)
     side = gaussian(side, fps, SIDEWAYS_HZ)
     return np.column_stack([side, depth]).astype(np.float32)
 
@@ -106,13 +106,3 @@ def _depth_outliers(depth: np.ndarray, usable: np.ndarray, fps: float) -> np.nda
         warnings.simplefilter("ignore", RuntimeWarning)    # windows without a usable frame
         median = np.nanmedian(windows, axis=1)
     return usable & np.isfinite(median) & (np.abs(depth - median) > OUTLIER_SHARE * np.abs(median))
-
-
-def _median_filter(x: np.ndarray, width: int) -> np.ndarray:
-    """Centred running median of a 1-D series over `width` (odd) frames, edges repeated."""
-    if width <= 1 or len(x) < 3:
-        return np.asarray(x, dtype=np.float64)
-    half = width // 2
-    padded = np.pad(np.asarray(x, dtype=np.float64), half, mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-    return np.median(windows, axis=1)

@@ -5,7 +5,8 @@ upright on the floor, with constant bones, planted feet and no invented frames.
 1. detections: which frames hold a real detection; gaps (interpolated when short, held when long)
    and identity segments (a tracker that jumped to another person starts a new segment);
 2. bones: one length per bone for the clip, every frame rebuilt with them;
-3. upright: the gravity direction in the camera frame, from the straight-legged frames;
+3. upright: the gravity direction in the camera frame, from the plumb line of the frames where
+   the person is on their feet;
 4. root: the robust perspective fit of the pelvis path (engine.trajectory), per segment, then
    moved so that planted feet sit where their rays meet the floor (ground);
 5. root motion: free (default), held in place, or along a smoothed path;

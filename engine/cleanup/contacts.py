@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gaps import runs
-from ..skeleton import LEFT_ANKLE, LEFT_HIP, RIGHT_ANKLE, RIGHT_HIP
-from ..smoothing import gaussian
+from ..gaps import interpolate_missing, runs
+from ..skeleton import LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, RIGHT_ANKLE, RIGHT_HIP, RIGHT_KNEE
+from ..smoothing import gaussian, running_percentile
 
-LEFT_KNEE, RIGHT_KNEE = 5, 2
 LEGS = ((LEFT_HIP, LEFT_KNEE, LEFT_ANKLE), (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE))   # contact order: left, right
 CONTACT_HEIGHT = 0.06     # metres above the local floor
 CONTACT_SPEED = 0.6       # metres per second, horizontal
@@ -36,20 +35,11 @@ SHIFT_HZ = 3.0            # the pelvis correction
 EASE_HZ = 2.0             # the foot IK's weight, easing in and out around each contact
 
 
-def _running_percentile(x: np.ndarray, width: int, q: float) -> np.ndarray:
-    half = max(width // 2, 1)
-    padded = np.pad(x, half, mode="edge")
-    return np.percentile(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), q, axis=1)
-
-
 def local_floor(world: np.ndarray, fps: float, detected: np.ndarray) -> np.ndarray:
     """(T,) floor height under the person: a running FLOOR_PERCENTILE of the lowest ankle over
     FLOOR_SECONDS of detected frames (gap frames take the detected frames' values)."""
-    t = len(world)
-    lowest = world[:, [LEFT_ANKLE, RIGHT_ANKLE], 2].min(axis=1)
-    good = np.flatnonzero(detected) if detected.any() else np.arange(t)
-    lowest = np.interp(np.arange(t), good, lowest[good])
-    return _running_percentile(lowest, max(3, int(round(FLOOR_SECONDS * fps))), FLOOR_PERCENTILE)
+    lowest = interpolate_missing(world[:, [LEFT_ANKLE, RIGHT_ANKLE], 2].min(axis=1), detected)
+    return running_percentile(lowest, max(3, int(round(FLOOR_SECONDS * fps))), FLOOR_PERCENTILE)
 
 
 def detect_contacts(world: np.ndarray, fps: float, floor: np.ndarray) -> np.ndarray:
@@ -68,19 +58,6 @@ def detect_contacts(world: np.ndarray, fps: float, floor: np.ndarray) -> np.ndar
             if e - s + 1 < MIN_CONTACT_FRAMES:
                 contact[s:e + 1, k] = False
     return contact
-
-
-def _fill(values: np.ndarray, known: np.ndarray, hold: bool) -> np.ndarray:
-    """(T, D) values known on `known` frames -> all frames: held from the last known (hold) or
-    interpolated between known frames; ends take the nearest known value."""
-    t = len(values)
-    idx = np.flatnonzero(known)
-    if idx.size == 0:
-        return np.zeros_like(values)
-    if not hold:
-        return np.stack([np.interp(np.arange(t), idx, values[idx, d]) for d in range(values.shape[1])], axis=1)
-    last = np.maximum.accumulate(np.where(known, np.arange(t), -1))
-    return values[np.where(last >= 0, last, idx[0])]
 
 
 def _nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -119,8 +96,9 @@ def root_correction(world: np.ndarray, contact: np.ndarray, lock_horizontal: boo
         shift_xy[i] = current
     any_contact = contact.any(axis=1)
     lowest_contact = np.where(contact, ankles[..., 2], np.inf).min(axis=1)
-    shift_z = _fill(-lowest_contact[:, None], any_contact, hold=False)[:, 0]
-    if not any_contact.any():
+    if any_contact.any():      # heights interpolated between contacts: a jump keeps its arc
+        shift_z = interpolate_missing(-lowest_contact, any_contact)
+    else:
         shift_z = np.full(t, -np.percentile(ankles[..., 2].min(axis=1), FLOOR_PERCENTILE))
     return np.column_stack([shift_xy, shift_z]), anchors
 

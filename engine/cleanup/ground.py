@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..gaps import interpolate_missing
 from ..skeleton import LEFT_ANKLE, RIGHT_ANKLE
 from ..smoothing import gaussian
 from ..trajectory import DEFAULT_FOCAL
@@ -51,8 +52,6 @@ def floor_root(pose_up: np.ndarray, root_up: np.ndarray, keypoints2d: np.ndarray
         return root_up, {"used": False, "why": "the feet are seen too close to the horizon"}
     offsets = np.where(good[..., None], on_floor - feet, 0.0).sum(1) / np.maximum(good.sum(1), 1)[:, None]
     known = good.any(axis=1)
-    idx = np.flatnonzero(known)
-    offset = np.stack([np.interp(np.arange(t), idx, offsets[idx, d]) for d in range(3)], axis=1)
-    offset = gaussian(offset, fps, min(OFFSET_HZ, fps / 2 - 0.5))
+    offset = gaussian(interpolate_missing(offsets, known), fps, min(OFFSET_HZ, fps / 2 - 0.5))
     return root_up + offset, {"used": True, "camera_height_m": round(camera_height, 3),
                               "frames": int(known.sum())}

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cleanup.upright import CAMERA_UP
 from ..frames import denormalise_screen
 from ..lifter import PRESETS, Lifter
 from ..metrics import all_metrics
@@ -129,7 +130,6 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, 
     return out
 
 
-CAMERA_UP = np.array([0.0, -1.0, 0.0])     # camera frame: y points down, so a level camera's up is -y
 WORLD_UP = np.array([0.0, 1.0, 0.0])       # the motion capture's world is Y up, floor at y = 0
 
 
