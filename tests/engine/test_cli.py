@@ -156,3 +156,13 @@ def test_bad_flags_are_one_sentence_errors_and_write_nothing(engine, tiny_checkp
     assert not out.exists() and not list(tmp_path.glob("o*"))
     proc = engine("lift", str(keypoints_file), str(keypoints_file), "-o", str(out), "--checkpoint", str(tiny_checkpoint))
     assert proc.returncode != 0 and "must name a folder" in proc.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--cleanup", "maybe"), ("--root-motion", "sideways")])
+def test_bad_clean_up_flags_are_one_sentence_errors_and_write_nothing(engine, tiny_checkpoint, keypoints_file,
+                                                                      tmp_path, flag, value):
+    out = tmp_path / "o.npz"
+    proc = engine("lift", str(keypoints_file), "-o", str(out), "--checkpoint", str(tiny_checkpoint), flag, value)
+    assert proc.returncode == 2 and f"{flag}: invalid choice: '{value}'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not out.exists()
