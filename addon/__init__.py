@@ -38,16 +38,18 @@ def register():
     for module in _modules():
         for cls in module.classes:
             bpy.utils.register_class(cls)
-    from .blender import properties
+    from .blender import operators, properties
 
     properties.register_props()
+    operators.register_handlers()
 
 
 def unregister():
     import bpy
 
-    from .blender import properties
+    from .blender import operators, properties
 
+    operators.unregister_handlers()
     properties.unregister_props()
     for module in reversed(_modules()):
         for cls in reversed(module.classes):

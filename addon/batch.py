@@ -1,13 +1,15 @@
-"""Headless batch: lift keypoint files and write animated rigs, no UI.
+"""Headless batch: lift keypoint files or videos and write animated rigs, no UI.
 
     blender -b --python addon/batch.py -- --input FILE_OR_DIR --output DIR \
         [--rig rig.blend --armature NAME] [--export bvh,fbx,blend] [--preset fast|quality] [--checkpoint PATH]
-        [--image-size W H] [--fps F]
+        [--image-size W H] [--fps F] [--detector-model auto|lite|full|heavy] [--detector-weights PATH]
     python addon/batch.py --input FILE_OR_DIR --output DIR ...      (with the `bpy` module)
 
 All inputs that need the engine go to ONE `engine lift` process; inputs that already are result
 `.npz` files skip the engine. For each input, DIR gets <stem>.npz (the result) and the requested
-exports. Modal operators do not run in background mode, so this calls the same code the
+exports. A video (or a folder of videos) goes to the engine like a keypoint file: the engine runs
+its detector (MediaPipe Pose) first, and the .blend gets the video as the camera's background and
+a camera matching the lift. Modal operators do not run in background mode, so this calls the same code the
 operator's synchronous path uses. On failure: one sentence on stderr, exit code 1.
 
 This file is a script, not a module of the add-on: it puts the add-on's parent folder on
@@ -19,6 +21,7 @@ the exports.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import sys
@@ -41,7 +44,7 @@ except ImportError as _exc:  # Blender would print a traceback and still exit 0
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="batch.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--input", required=True, help="keypoint file, result .npz, or a folder of them")
+    p.add_argument("--input", required=True, help="keypoint file, video, result .npz, or a folder of them")
     p.add_argument("--output", required=True, help="output folder")
     p.add_argument("--rig", help=".blend with the armature to retarget onto (default: generated rig)")
     p.add_argument("--armature", help="armature object name in --rig (default: the only armature)")
@@ -67,7 +70,29 @@ def parse_args(argv):
     p.add_argument("--foot-cleanup", action="store_true", help="pin feet during ground contacts")
     p.add_argument("--contact-overlay", action="store_true",
                    help="add a sphere at each ankle, shown in the viewport while that foot is on the floor")
+    p.add_argument("--detector-model", default=None, choices=("auto", "lite", "full", "heavy"),
+                   help="MediaPipe Pose model for video inputs (default: the engine's, auto: heavy when installed)")
+    p.add_argument("--detector-weights", default=None, metavar="PATH",
+                   help="the lite or heavy model file (pose_landmark_*.tflite) when not installed")
+    p.add_argument("--no-footage", action="store_true",
+                   help="videos: no camera background and no matching camera in the .blend")
     return p.parse_args(argv)
+
+
+@dataclasses.dataclass
+class BatchLiftOptions(engine_client.LiftOptions):
+    """The add-on's `lift` flags plus the detector's, which only the batch sets."""
+
+    detector_model: str | None = None
+    detector_weights: str | None = None
+
+    def argv(self) -> list[str]:
+        out = super().argv()
+        if self.detector_model:
+            out += ["--detector-model", self.detector_model]
+        if self.detector_weights:
+            out += ["--detector-weights", str(self.detector_weights)]
+        return out
 
 
 def collect_inputs(path: Path) -> list[Path]:
@@ -93,7 +118,8 @@ def run_engine(inputs: list[Path], tmp: Path, args) -> dict[Path, Path]:
     (engine.outputs.result_stem), and a second copy of that rule would drift from the first."""
     if not inputs:
         return {}
-    opts = engine_client.LiftOptions(format=args.format, person=args.person, video=args.video, fps=args.fps,
+    opts = BatchLiftOptions(detector_model=args.detector_model, detector_weights=args.detector_weights,
+                            format=args.format, person=args.person, video=args.video, fps=args.fps,
                                      image_size=tuple(args.image_size) if args.image_size else None,
                                      device=args.device, preset=args.preset, seed=args.seed,
                                      checkpoint=args.checkpoint, smooth=args.smooth, smooth_hz=args.smooth_hz)
@@ -129,7 +155,7 @@ def main(argv=None) -> int:
                 written = headless.convert(ready[i], i.stem if i.is_file() else i.name, Path(args.output), formats,
                                            rig=args.rig, armature=args.armature, mapping=args.mapping,
                                            root_motion=not args.no_root_motion, foot_cleanup=args.foot_cleanup,
-                                           contact_overlay=args.contact_overlay)
+                                           contact_overlay=args.contact_overlay, footage=not args.no_footage)
                 for path in written:
                     print(json.dumps({"event": "written", "input": str(i), "output": path}), flush=True)
     except errors.AddonError as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from engine.checkpoint import default_checkpoint  # noqa: E402
 from engine.lifter import PRESETS, Lifter  # noqa: E402
+from engine.view_aim import AIM_MODES  # noqa: E402
 from engine.readers import inspect_file, read_sequence  # noqa: E402
 from engine.reprojection import POOR_FIT, fit_weak_perspective, reprojection_error, torso_height  # noqa: E402
 from engine.skeleton import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER  # noqa: E402
@@ -49,16 +51,18 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--videos", type=int, default=55, help="how many of the file's videos to lift")
     p.add_argument("--per-video", action="store_true", help="print every video's median error")
+    p.add_argument("--aim", default=None, choices=AIM_MODES, help="engine.view_aim mode (default: the fast preset's)")
     args = p.parse_args()
     if not SAMPLE.exists():
         sys.exit(f"{SAMPLE} is missing: this benchmark needs the shared detector samples.")
     torch.set_num_threads(args.threads)
     lifter = Lifter(args.checkpoint, device="cpu")
     videos = [v["name"] for v in inspect_file(SAMPLE)["videos"]][: args.videos]
+    settings = PRESETS["fast"] if args.aim is None else replace(PRESETS["fast"], aim=args.aim)
     errors, ratios, frames, t0 = [], {"hips": [], "shoulders": []}, 0, time.perf_counter()
     for video in videos:
         seq = read_sequence(SAMPLE, video=video, fps=30)
-        res = lifter.lift(seq, PRESETS["fast"])              # the default filter, as users get it
+        res = lifter.lift(seq, settings)                     # the default filter, as users get it
         kp = seq.keypoints
         err = reprojection_error(res.joints3d, kp, seq.scores)
         errors.append(err[np.isfinite(err)])
@@ -74,7 +78,7 @@ def main() -> None:
     per_video = sorted((float(np.median(e)), v) for e, v in zip(errors, videos) if len(e))
     err = np.concatenate(errors)
     print(f"checkpoint: {lifter.meta['id']} ({args.checkpoint})")
-    print(f"lifted {len(videos)} real videos, {frames:,} frames (Detectron2 COCO-17), fast preset, default filter, "
+    print(f"lifted {len(videos)} real videos, {frames:,} frames (Detectron2 COCO-17), fast preset (aim {settings.aim}), default filter, "
           f"{seconds:.1f} s")
     print(f"reprojection error (weak perspective), fraction of torso height: mean {err.mean():.3f}, "
           f"median {np.median(err):.3f} ({len(err):,} frames with a person)")

@@ -1,10 +1,14 @@
-"""Regenerate docs/panel.png: the "Lift to 3D" sidebar after a run, in a real Blender window.
+"""Regenerate docs/panel.png (and the error and warning states): the "Lift to 3D" sidebar in a real Blender window.
 
     .venv/bin/python docs/make_screenshot.py [--input KEYPOINTS_OR_RESULT] [--out docs/panel.png]
+    .venv/bin/python docs/make_screenshot.py --state error      # -> docs/panel_error.png
+    .venv/bin/python docs/make_screenshot.py --state warning    # -> docs/panel_warning.png
 
 Outside Blender this script builds the add-on zip, writes a result file (by default the
 synthetic walking clip of tests/addon/addon_synth.py; pass --input to lift your own keypoints
-with the engine), saves an empty .blend with Blender 3.4 (opening a file skips the splash), then
+with the engine; `--state warning`: the same clip with a poor fit of 3D to 2D; `--state error`:
+the OpenPose sample of ../shared, which states neither image size nor fps, lifted as it is, so
+the scan's summary and the engine's error show), saves an empty .blend with Blender 3.4 (opening a file skips the splash), then
 runs itself inside `xvfb-run -a -s "-screen 0 1600x900x24" blender --enable-event-simulate`.
 Inside Blender it installs and enables the zip, runs the Lift operator, opens the sidebar, clicks
 down the sidebar's tab strip until the "Lift to 3D" panel is drawn (Blender 3.4 has no Python API
@@ -30,8 +34,11 @@ def outside(argv):
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--input", help="keypoint file or result .npz (default: synthetic walking result)")
-    p.add_argument("--out", default=str(REPO / "docs" / "panel.png"))
+    p.add_argument("--state", choices=("ok", "error", "warning"), default="ok",
+                   help="after a good run (default), a failed one, or one with the fit warning")
+    p.add_argument("--out", help="default: docs/panel.png, docs/panel_error.png, docs/panel_warning.png")
     args = p.parse_args(argv)
+    args.out = args.out or str(REPO / "docs" / ("panel.png" if args.state == "ok" else f"panel_{args.state}.png"))
     sys.path[:0] = [str(REPO), str(REPO / "tests" / "addon")]
     import build_addon
 
@@ -39,6 +46,21 @@ def outside(argv):
     zip_path = build_addon.build(tmp)
     if args.input:
         source = Path(args.input).resolve()
+    elif args.state == "error":
+        source = REPO.parent / "shared" / "samples" / "openpose_body25b" / "pose_cam1_json"
+        if not source.exists():
+            print(f"error: {source} is absent; pass --input with a file the engine refuses.", file=sys.stderr)
+            return 1
+    elif args.state == "warning":
+        import numpy as np
+
+        from addon_synth import walking_result
+        from engine.reprojection import summarise
+
+        res = walking_result(120)
+        res.meta["reprojection"] = summarise(np.full(120, 0.41))    # a pose unlike the training data
+        source = tmp / "push_ups.npz"
+        res.save(source)
     else:
         import addon_synth
 
@@ -50,7 +72,8 @@ def outside(argv):
     env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp / "scripts"), BLENDER_USER_CONFIG=str(tmp / "config"),
                DREAMPOSE3D_PYTHON=os.environ.get("DREAMPOSE3D_PYTHON", sys.executable), HF_HUB_OFFLINE="1")
     cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x900x24", "blender", "--enable-event-simulate", str(blend),
-           "--python", __file__, "--", json.dumps({"zip": str(zip_path), "input": str(source), "out": args.out})]
+           "--python", __file__, "--", json.dumps({"zip": str(zip_path), "input": str(source), "out": args.out,
+                                                   "state": args.state})]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     shutil.rmtree(tmp, ignore_errors=True)
     if not Path(args.out).exists() or "SHOT OK" not in r.stdout:
@@ -87,9 +110,12 @@ def inside(cfg):
         for ob in list(bpy.data.objects):
             bpy.data.objects.remove(ob)
         scene = bpy.context.scene
-        scene.dreampose3d.input_path = cfg["input"]
-        scene.dreampose3d.foot_cleanup = True
-        result = bpy.ops.dreampose3d.lift("EXEC_DEFAULT")
+        scene.dreampose3d.input_path = cfg["input"]      # in a window this starts a scan in the background
+        scene.dreampose3d.foot_cleanup = cfg["state"] != "error"
+        try:
+            result = bpy.ops.dreampose3d.lift("EXEC_DEFAULT")
+        except RuntimeError:     # an operator called from a script raises on its error report
+            result = {"CANCELLED"}
         print("LIFT", result, bpy.context.window_manager.dreampose3d_run.last_error)
         scene.frame_set(int(scene.frame_start + 0.6 * (scene.frame_end - scene.frame_start)))
         area, _ = view3d()
@@ -111,6 +137,8 @@ def inside(cfg):
         """Click down the sidebar's tab strip (its right edge) until our panel is the one drawn."""
         area, ui = view3d()
         win = bpy.context.window
+        if bpy.context.window_manager.dreampose3d_run.scan_state == "scanning":
+            return 0.5
         if state["seen"] or state["tries"] > 40:
             bpy.app.timers.register(shoot, first_interval=1.0)
             return None
@@ -149,7 +177,8 @@ def inside(cfg):
         return None
 
     bpy.app.timers.register(setup, first_interval=1.5)
-    bpy.app.timers.register(resize, first_interval=2.5)
+    if cfg["state"] == "ok":        # the timeline's markers belong to a good run; room for the panel otherwise
+        bpy.app.timers.register(resize, first_interval=2.5)
     bpy.app.timers.register(find_tab, first_interval=3.5)
 
 

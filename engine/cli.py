@@ -1,4 +1,4 @@
-"""The engine's command line: `python -m engine {lift,inspect,info,train,evaluate,prepare-data}`.
+"""The engine's command line: `python -m engine {lift,inspect,detect,info,train,evaluate,prepare-data}`.
 
 Contract (shared conventions): JSON-lines progress on stdout, logs and errors on stderr, exit 0
 on success, non-zero with a one-sentence error otherwise. `EngineError` is the boundary: its
@@ -32,10 +32,71 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+# The version of what `lift` writes on stdout. Its first event, "hello", states it with the engine's
+# version; the add-on refuses an engine whose protocol is not the one it was written for (1 was
+# the protocol before "hello": start, progress per clip, done).
+PROTOCOL = 2
+
+
+class LiftProgress:
+    """The stage and progress events of one `lift` call. Each carries `fraction`, the share of the
+    whole call done (0-1), which never decreases and is 1 only in the "done" events, after every
+    result is written: reading every input (the first 5 %), loading the model (to 8 %), then each
+    input's share of the rest by its frames: lifting batch by batch (85 % of it), "smoothing",
+    "cleaning up", "writing" (the staged file); "done" follows the renaming of every result."""
+
+    READ, LOADED, END = 0.05, 0.08, 0.98
+    AFTER_MODEL = {"smoothing": 0.85, "cleaning up": 0.9, "writing": 0.96}
+
+    def __init__(self, inputs):
+        self.inputs, self.last, self.spans = list(inputs), 0.0, {}
+
+    def _emit(self, event: str, fraction: float, **fields) -> None:
+        self.last = max(self.last, min(fraction, self.END))
+        emit(event, fraction=round(self.last, 4), **fields)
+
+    def hello(self) -> None:
+        from . import __version__
+
+        emit("hello", engine_version=__version__, protocol=PROTOCOL)
+
+    def reading(self, inp) -> None:
+        i = self.inputs.index(inp) if inp in self.inputs else 0
+        self._emit("stage", self.READ * i / max(1, len(self.inputs)), stage="reading", input=str(inp))
+
+    def plan(self, frames: list[int]) -> None:
+        """Each input's span of the fraction, by its frames (known once every input is read)."""
+        total, start = max(1, sum(frames)), self.LOADED
+        for inp, f in zip(self.inputs, frames):
+            width = (self.END - self.LOADED) * f / total
+            self.spans[inp] = (start, width)
+            start += width
+
+    def detecting(self, inp, done: int, total: int) -> None:
+        """A video input's frames through the detector, inside that input's share of the reading."""
+        i = self.inputs.index(inp) if inp in self.inputs else 0
+        share = min(1.0, done / max(1, total))
+        self._emit("progress", self.READ * (i + share) / max(1, len(self.inputs)), stage="detecting",
+                   input=str(inp), done=done, total=total)
+
+    def loading(self) -> None:
+        self._emit("stage", self.READ, stage="loading the model")
+
+    def lifting(self, inp, done: int, total: int) -> None:
+        start, width = self.spans.get(inp, (self.LOADED, 0.0))
+        self._emit("progress", start + width * self.AFTER_MODEL["smoothing"] * done / max(1, total), stage="lifting",
+                   input=str(inp), done=done, total=total)
+
+    def stage(self, inp, name: str) -> None:
+        start, width = self.spans.get(inp, (self.LOADED, 0.0))
+        self._emit("stage", start + width * self.AFTER_MODEL.get(name, 0.0), stage=name, input=str(inp))
+
+
 def _reader_options(args) -> dict:
     return {"format": args.format, "person": args.person, "fps": args.fps,
             "image_size": tuple(args.image_size) if args.image_size else None,
-            "layout": args.layout, "mapping": args.mapping, "video": args.video, "max_frames": args.max_frames}
+            "layout": args.layout, "mapping": args.mapping, "video": args.video, "max_frames": args.max_frames,
+            "detector_model": args.detector_model, "detector_weights": args.detector_weights}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,6 +138,18 @@ def _add_reader_flags(p: argparse.ArgumentParser) -> None:
                    "index from 'inspect' (default: the first)")
     p.add_argument("--max-frames", type=_ranged(1, None), default=limits.MAX_FRAMES,
                    help=f"refuse clips longer than this many frames (default {limits.MAX_FRAMES:,})")
+    _add_detector_flags(p)
+
+
+def _add_detector_flags(p: argparse.ArgumentParser) -> None:
+    from .detector import CHOICES, DEFAULT_MODEL
+
+    p.add_argument("--detector-model", default=DEFAULT_MODEL, choices=CHOICES,
+                   help="MediaPipe Pose model for a video input: lite, full, heavy (complexity 0, 1, 2); auto "
+                        "(default): heavy when its file is installed, else full")
+    p.add_argument("--detector-weights", default=None, metavar="PATH",
+                   help="the lite or heavy model file (pose_landmark_*.tflite), or a folder holding it, when "
+                        "`make mediapipe-models` has not installed it")
 
 
 def cmd_lift(args) -> int:
@@ -84,6 +157,7 @@ def cmd_lift(args) -> int:
     from .lifter import PRESETS, Lifter, SamplingSettings
     from .outputs import Publisher, output_paths
     from .readers import Motion3D, read_sequence
+    from . import footage
     from .result_from_motion import result_from_motion
     from .smoothing import cutoff_hz
 
@@ -93,33 +167,44 @@ def cmd_lift(args) -> int:
         "aggregation": args.aggregation, "flip": args.flip, "action_window": args.action_window}.items() if v is not None}})
     # Check the outputs and read every input before loading the model: a bad path or file fails
     # fast, and nothing is written unless every input succeeds (engine.outputs).
+    events = LiftProgress(args.inputs)
+    events.hello()
     with Publisher(args.inputs, output_paths(args.inputs, args.output)) as publisher:
-        sequences = [(inp, read_sequence(inp, **_reader_options(args))) for inp in args.inputs]
+        sequences = [(inp, events.reading(inp) or read_sequence(
+            inp, **_reader_options(args), detect_progress=lambda d, n, inp=inp: events.detecting(inp, d, n)))
+            for inp in args.inputs]
         for inp, seq in sequences:
             cutoff_hz(args.smooth, seq.fps, args.smooth_hz, who=Path(inp).name)
+        events.plan([int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames) for _, seq in sequences])
         lifter, finished = None, []
         for (inp, seq), out in zip(sequences, publisher.outputs):
             emit("start", input=inp, frames=int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames))
             t0 = time.perf_counter()
             if isinstance(seq, Motion3D):
+                events.stage(inp, "smoothing")
                 result = result_from_motion(seq, args.smooth, args.smooth_hz)
             else:
                 if lifter is None:
+                    events.loading()
                     lifter = Lifter(args.checkpoint or default_checkpoint(), args.device)
                     log(f"loaded {lifter.meta['id']} on {lifter.device} in {lifter.load_seconds:.2f} s")
                 result = lifter.lift(seq, settings, args.smooth, args.smooth_hz,
-                                     progress=lambda d, n, inp=inp: emit("progress", input=inp, done=d, total=n),
+                                     progress=lambda d, n, inp=inp: events.lifting(inp, d, n),
+                                     stage=lambda name, inp=inp: events.stage(inp, name),
                                      input_format=seq.meta.get("format", args.format),
                                      cleanup=args.cleanup == "on", root_motion=args.root_motion)
+            if not isinstance(seq, Motion3D):
+                footage.annotate(result, seq)      # from a video: the video and the camera matching the lift
             warning = result.meta.get("reprojection", {}).get("warning")
             if warning:
                 log(f"warning: {inp}: {warning}")
+            events.stage(inp, "writing")
             publisher.stage(result, out)
             finished.append({"input": inp, "output": str(out), "frames": len(result.prompt),
                              "seconds": round(time.perf_counter() - t0, 3)})
         publisher.publish()
     for fields in finished:     # "done" means the file is there, so it follows the publishing
-        emit("done", **fields)
+        emit("done", fraction=1.0, **fields)
     return 0
 
 
@@ -181,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input")
     _add_reader_flags(p)
     p.set_defaults(func=cmd_inspect)
+
+    from .detect import add_parser as add_detect_parser
+
+    add_detect_parser(sub, _add_detector_flags)
 
     p = sub.add_parser("info", help="print checkpoint metadata as JSON")
     p.add_argument("--checkpoint", default=None)

@@ -2,8 +2,10 @@
 
 Any length is handled by overlapping windows of the model's N frames, blended back into one
 clip (engine.windows). Clips shorter than N are padded by repeating their edge frames. All
-windows go through the model in batches. The action probabilities of each window are spread over
-its frames with the same weights.
+windows go through the model in batches. `progress` counts the passes of the network over each
+batch (the denoising steps), so a clip of one batch still moves a progress bar; the batches stay
+as large as they were (smaller ones cost time: each call of the model has a fixed overhead). The
+action probabilities of each window are spread over its frames with the same weights.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from .sequence import KeypointSequence, LiftResult
 from .skeleton import FLIP_PERMUTATION, flip_left_right
 from .smoothing import DEFAULT_METHOD, cutoff_hz, moving_average, smooth
 from .text_encoder import prompt_text
-from .trajectory import estimate_root_trajectory
+from .trajectory import DEFAULT_FOCAL, estimate_root_trajectory
+from .view_aim import AIM_MODES, aim_points, aim_rotations, rotate_view, unrotate_joints
 from .windows import stitch, window_starts
 
 
@@ -48,6 +51,8 @@ class SamplingSettings:
     # Frames over which the action/style probabilities are averaged (0: off): an action lasts
     # seconds. 181 (6 s at 30 fps) was the best width on the validation split (model card).
     action_window: int = 181
+    # Turn a virtual camera to each window's person before the model sees it (engine.view_aim).
+    aim: str = "window"
 
     def __post_init__(self) -> None:
         """Refuse settings the sampler would silently bend (0 steps ran as 1) or crash on."""
@@ -57,6 +62,8 @@ class SamplingSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise EngineError(f"Sampling setting {name} must be a whole number from {lo:,} to {hi:,}, got {value!r}.")
+        if self.aim not in AIM_MODES:
+            raise EngineError(f"Sampling setting aim must be one of {', '.join(AIM_MODES)}, got {self.aim!r}.")
         if self.aggregation not in ("mean", "jpma"):
             raise EngineError(f"Sampling setting aggregation must be 'mean' or 'jpma', got {self.aggregation!r}.")
 
@@ -92,19 +99,29 @@ class Lifter:
 
     def lift(self, seq: KeypointSequence, settings: SamplingSettings | None = None, smoothing: str = DEFAULT_METHOD,
              smooth_hz: float | None = None, progress: Callable[[int, int], None] | None = None,
-             input_format: str = "keypoints-npz", cleanup: bool = True, root_motion: str = "free") -> LiftResult:
+             input_format: str = "keypoints-npz", cleanup: bool = True, root_motion: str = "free",
+             stage: Callable[[str], None] | None = None) -> LiftResult:
         """`cleanup` (default): engine.cleanup's upright, grounded, constant-bone, planted-feet clip
         with gaps flagged; off: the model's poses as they come, the root fit and the lowest ankle
-        put on the floor (what the engine did before issue #18; kept for comparison)."""
+        put on the floor (what the engine did before issue #18; kept for comparison).
+
+        `progress(done, total)` is called after each denoising step of each batch of windows, over
+        every pass (the flip pass too), so `done == total` only when the model is finished;
+        `stage(name)` is called as the work after the model begins ("smoothing", then "cleaning up"
+        when `cleanup`)."""
         s = settings or SamplingSettings()
         seq.validate(seq.meta.get("source", "input"))
         w, h = seq.image_size
         kp = normalise_screen(seq.keypoints, w, h)
         sc = seq.scores.astype(np.float32)
         joints3d, action_probs, style_probs = self.lift_normalised(kp, sc, s, progress)
+        if stage is not None:
+            stage("smoothing")
         joints3d = joints3d - joints3d[:, :1]          # exactly root-relative
         joints3d = smooth(joints3d, seq.fps, smoothing, smooth_hz)
         extra, flags, contacts = {}, None, None
+        if cleanup and stage is not None:
+            stage("cleaning up")
         if cleanup:
             clean = clean_motion(joints3d, kp, sc, seq.fps, seq.meta.get("gaps"), root_motion=root_motion)
             joints3d, world, flags, contacts, extra = clean.joints3d, clean.world, clean.frame_flags, clean.contacts, clean.meta
@@ -134,13 +151,25 @@ class Lifter:
         The probabilities are then averaged over `s.action_window` frames: an action lasts seconds,
         so a prompt that flickers from frame to frame is noise to an animator, not information."""
         kp = np.where(sc[..., None] > 0, kp, 0.0).astype(np.float32)     # missing joints sit at (0, 0)
-        joints3d, action_probs, style_probs = self._lift_windows(kp, sc, s, progress)
+        passes = 2 if s.flip else 1
+        units = self._progress_units(kp.shape[0], s)
+
+        def counted_from(first: int):     # one count over both passes: done == total only at the very end
+            return None if progress is None else (lambda done, _: progress(first + done, passes * units))
+
+        joints3d, action_probs, style_probs = self._lift_windows(kp, sc, s, counted_from(0))
         if s.flip:
-            j_f, a_f, s_f = self._lift_windows(flip_left_right(kp), sc[:, FLIP_PERMUTATION], s, None, seed_offset=1)
+            j_f, a_f, s_f = self._lift_windows(flip_left_right(kp), sc[:, FLIP_PERMUTATION], s, counted_from(units),
+                                               seed_offset=1)
             j_f = flip_left_right(j_f)                                      # mirroring is its own inverse
             a_f = a_f[:, list(mirrored_action_index(self.config.actions))]  # the mirror of "wave-left" is "wave-right"
             joints3d, action_probs, style_probs = (joints3d + j_f) / 2, (action_probs + a_f) / 2, (style_probs + s_f) / 2
         return joints3d, moving_average(action_probs, s.action_window), moving_average(style_probs, s.action_window)
+
+    def _progress_units(self, frames: int, s: SamplingSettings) -> int:
+        """What one pass over a clip of `frames` frames reports: batches x passes of the network."""
+        windows = len(window_starts(max(frames, self.config.window), self.config.window, s.overlap))
+        return -(-windows // s.batch_windows) * self.diffusion.sample_passes(s.steps)
 
     @torch.no_grad()
     def _lift_windows(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress, seed_offset: int = 0):
@@ -151,14 +180,23 @@ class Lifter:
             sc = np.concatenate([sc, np.repeat(sc[-1:], pad, 0)])
         starts = window_starts(kp.shape[0], n, s.overlap)
         generator = torch.Generator().manual_seed(s.seed + 7919 * seed_offset)
+        steps = self.diffusion.sample_passes(s.steps)
+        units = -(-len(starts) // s.batch_windows) * steps
         outs, actions, styles = [], [], []
-        for b0 in range(0, len(starts), s.batch_windows):
+        for k, b0 in enumerate(range(0, len(starts), s.batch_windows)):
             batch = starts[b0:b0 + s.batch_windows]
-            kp_w = torch.from_numpy(np.stack([kp[i:i + n] for i in batch])).to(self.device)
-            sc_w = torch.from_numpy(np.stack([sc[i:i + n] for i in batch])).to(self.device)
+            on_step = None if progress is None else (lambda i, _, k=k: progress(k * steps + i, units))
+            kp_np = np.stack([kp[i:i + n] for i in batch])
+            sc_np = np.stack([sc[i:i + n] for i in batch])
+            if s.aim == "window":
+                turns = aim_rotations(aim_points(kp_np, sc_np), DEFAULT_FOCAL)
+                kp_np = rotate_view(kp_np, sc_np, turns, DEFAULT_FOCAL)
+            kp_w = torch.from_numpy(kp_np).to(self.device)
+            sc_w = torch.from_numpy(sc_np).to(self.device)
             out = self.diffusion.sample(kp_w, sc_w, steps=s.steps, hypotheses=s.hypotheses,
-                                        aggregation=s.aggregation, generator=generator)
-            outs.append(out["joints3d"].float().cpu().numpy())
+                                        aggregation=s.aggregation, generator=generator, on_step=on_step)
+            joints_w = out["joints3d"].float().cpu().numpy()
+            outs.append(unrotate_joints(joints_w, turns) if s.aim == "window" else joints_w)
             num_windows = len(batch)
             if out["action_logits"] is not None:
                 actions.append(torch.softmax(out["action_logits"], -1).float().cpu().numpy())
@@ -166,8 +204,6 @@ class Lifter:
             else:
                 actions.append(np.full((num_windows, len(self.config.actions)), 1.0 / len(self.config.actions), np.float32))
                 styles.append(np.full((num_windows, len(self.config.styles)), 1.0 / len(self.config.styles), np.float32))
-            if progress is not None:
-                progress(min(b0 + s.batch_windows, len(starts)), len(starts))
         total = kp.shape[0]
         joints = stitch(np.concatenate(outs), starts, total, s.overlap)[:t]
         a = np.concatenate(actions)

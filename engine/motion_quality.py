@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from .sequence import FRAME_DETECTED, KeypointSequence
-from .skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE, ROOT, bone_lengths
+from .skeleton import BONES, HEAD, LEFT_ANKLE, RIGHT_ANKLE, ROOT, bone_lengths
 
-HEAD_TOP = JOINT_NAMES.index("head")     # the top of the head (joint 10), the far end of the lean line
+HEAD_TOP = HEAD                          # the top of the head, the far end of the lean line
 
 CONTACT_HEIGHT_M = 0.05
 """An ankle at most this high above the floor counts as planted (metres).

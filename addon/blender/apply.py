@@ -3,9 +3,11 @@
 Everything is computed first (core.rig_solver, core.retarget, core.timeline); Blender data is
 created next (the rig or its new action, the contact keys and spheres, the new markers), and only
 then is what an earlier run left for the same armature replaced (its markers and contact
-spheres). The scene's fps and range change only when asked (`set_scene_range`), and a new rig
-ends up the active and only selected object. If anything fails on the way, `rollback.Rollback`
-puts the scene back, so it is either fully updated or untouched.
+spheres). A result lifted from a video also brings its footage (`footage.add`): the video as the
+camera's background, frame for frame, and a camera matching the lift. The scene's fps and range
+change only when asked (`set_scene_range`), and a new rig ends up the active and only selected
+object. If anything fails on the way, `rollback.Rollback` (and `footage.Undo`) puts the scene
+back, so it is either fully updated or untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..core import retarget, rig_solver, timeline
 from ..core.errors import InputError
 from ..core.result_io import Result
 from ..core.skeleton import JOINT_NAMES, joint
-from . import armature_build, contacts, markers, retarget_rig
+from . import armature_build, contacts, footage, markers, retarget_rig
 from .rollback import SCENE_PROMPTS, Rollback
 
 ANKLES = (joint("left_ankle"), joint("right_ankle"))
@@ -40,6 +42,10 @@ class ApplyOptions:
     name: str = "DreamPose3D"
     preset_dir: str | None = None
     contact_overlay: bool = False  # sphere empties at the ankles, shown on contact frames
+    # A result lifted from a video: the video as the camera's background, and a camera matching the
+    # lift. None: the scene's settings ("Footage as camera background", "Camera matching the lift").
+    footage_background: bool | None = None
+    footage_camera: bool | None = None
 
 
 @dataclass
@@ -49,6 +55,7 @@ class Applied:
     motion: rig_solver.RigMotion
     markers: int
     overlay: list  # the contact spheres made (empty without the overlay)
+    footage: footage.Added = None  # the video's clip and camera (results lifted from a video)
 
 
 def check_target(opts: ApplyOptions) -> None:
@@ -67,6 +74,7 @@ def apply_result(scene, result: Result, opts: ApplyOptions) -> Applied:
     motion = rig_solver.solve(result.joints_world, result.fps, opts.root_motion, opts.foot_cleanup)
     existing = opts.target == "EXISTING"
     undo = Rollback(scene, opts.armature if existing else None)
+    footage_undo = footage.Undo.take(scene)
     try:
         obj, keys, ankle_bones = _animate(scene, motion, opts)
         frames = opts.frame_start + np.arange(result.num_frames)
@@ -87,11 +95,24 @@ def apply_result(scene, result: Result, opts: ApplyOptions) -> Applied:
         scene[SCENE_PROMPTS] = [f"{opts.frame_start + i}\t{text}" for i, text in result.action_segments()]
         if not existing:
             _select_only(obj)
+        background, camera = _footage_choice(scene, opts)
+        added = footage.add(scene, result, opts.frame_start, background, camera,
+                            obj.users_collection[0] if obj.users_collection else None)
         contacts.remove_overlay(contacts.overlay_of(obj, keep=overlay))  # last: deleted objects cannot come back
     except Exception:
-        undo.restore()
+        undo.restore()              # first: it puts the selection back before objects go
+        footage_undo.restore()
         raise
-    return Applied(obj, keys, motion, len(new_markers), overlay)
+    return Applied(obj, keys, motion, len(new_markers), overlay, added)
+
+
+def _footage_choice(scene, opts: ApplyOptions) -> tuple[bool, bool]:
+    """(background, camera): the options when set, else the scene's settings (default on)."""
+    settings = getattr(scene, "dreampose3d", None)
+    background = opts.footage_background if opts.footage_background is not None else \
+        bool(getattr(settings, "footage_background", True))
+    camera = opts.footage_camera if opts.footage_camera is not None else bool(getattr(settings, "footage_camera", True))
+    return background, camera
 
 
 def _animate(scene, motion: rig_solver.RigMotion, opts: ApplyOptions):

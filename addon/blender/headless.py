@@ -44,16 +44,25 @@ def new_scene(rig: str | None = None, armature: str | None = None):
 
 def convert(result_path: Path, stem: str, out_dir: Path, formats: list[str], rig: str | None = None,
             armature: str | None = None, mapping: str = "AUTO", root_motion: bool = True,
-            foot_cleanup: bool = False, contact_overlay: bool = False) -> list[str]:
+            foot_cleanup: bool = False, contact_overlay: bool = False, footage: bool = True) -> list[str]:
     """Apply one result and write `out_dir/<stem>.npz` plus one file per export format; returns the
     paths written. The gap counts go to stdout as a JSON line ({"event": "gaps", ...}); the
-    engine's warning about the lift, if any, goes to stderr."""
+    engine's warning about the lift, if any, goes to stderr. A result lifted from a video gets
+    the video as the camera's background and a camera matching the lift (unless `footage` is
+    False): a JSON line {"event": "footage", ...} says which clip and camera."""
     result = result_io.load_result(result_path)
     scene, target = new_scene(rig, armature)
     opts = ApplyOptions(target="EXISTING" if target is not None else "NEW", armature=target, mapping=mapping,
                         root_motion=root_motion, foot_cleanup=foot_cleanup, frame_start=1, name=stem,
-                        contact_overlay=contact_overlay)
+                        contact_overlay=contact_overlay, footage_background=footage, footage_camera=footage)
     applied = apply_result(scene, result, opts)
+    added = applied.footage
+    if added is not None and added.info is not None:
+        print(json.dumps({"event": "footage", "input": stem, "video": str(added.info.video),
+                          "clip": added.clip.name if added.clip else None,
+                          "camera": added.camera.name if added.camera else None}), flush=True)
+        if added.note:
+            print(f"warning: {stem}: {added.note}", file=sys.stderr, flush=True)
     print(json.dumps({"event": "gaps", "input": stem, **result.gap_counts(),
                       "summary": result.gap_summary() or "no gaps"}), flush=True)
     if result.warning:

@@ -13,7 +13,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntVectorProperty, PointerProperty, StringProperty
 
 from ..core import retarget
-from ..core.engine_defaults import BUTTERWORTH_HZ, DEFAULT_SMOOTHING, PRESETS, SMOOTHING
+from ..core.engine_defaults import BUTTERWORTH_HZ, DEFAULT_SMOOTHING, FORMATS, PRESETS, SMOOTHING
 from ..core.errors import RetargetError
 from ..core.field_words import in_field_words
 from .enum_cache import AUTO_MAPPING, FIRST_VIDEO, ITEMS
@@ -48,6 +48,24 @@ def _is_armature(self, obj):
     return obj.type == "ARMATURE"
 
 
+# The engine's video suffixes (engine/video.py VIDEO_SUFFIXES; a test keeps them equal).
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts",
+                    ".3gp")
+
+
+def is_video(path: str) -> bool:
+    """Whether the chosen input is a video file (the engine runs its detector on it)."""
+    return str(path).lower().endswith(VIDEO_EXTENSIONS)
+
+
+def _input_changed(self, context):
+    """A new file, format or body-part mapping: scan it in the background (Scan's summary shows
+    the format, frames, people, fps and image size before the run). Not in background mode: no
+    timer would ever collect the job there."""
+    if not bpy.app.background:
+        bpy.ops.dreampose3d.scan()      # in the UI it starts the scan and returns at once
+
+
 def _target_changed(self, context):
     """The rule behind "Match scene fps and range" (written in its description too): a new
     armature's clip is the scene's content, so the scene takes its rate and range; a retarget goes
@@ -57,9 +75,20 @@ def _target_changed(self, context):
 
 
 class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
-    input_path: StringProperty(name="Keypoints", subtype="FILE_PATH",
-                               description="Keypoint file or folder to lift (or a result .npz, which skips the engine)")
-    format: StringProperty(name="Format", default="auto", description="Keypoint format; auto lets the engine detect it")
+    input_path: StringProperty(name="Keypoints", subtype="FILE_PATH", update=_input_changed,
+                               description="Keypoint file or folder to lift, or a video (.mp4 .mov .avi .mkv .webm ...) "
+                                           "for the engine's detector (or a result .npz, which skips the engine)")
+    format: EnumProperty(name="Format", items=FORMATS, default="auto", update=_input_changed,
+                         description="Keypoint format; Auto lets the engine detect it")
+    layout: EnumProperty(name="Layout", default="auto", update=_input_changed,
+                         items=(("auto", "Auto", "Tell BODY_25, BODY_25B and COCO-18 apart by the keypoints"),
+                                ("body25", "BODY_25", "OpenPose's default body model"),
+                                ("body25b", "BODY_25B", "OpenPose's experimental BODY_25B model"),
+                                ("coco18", "COCO-18", "OpenPose's COCO model")),
+                         description="OpenPose only: which body model wrote the keypoints")
+    dlc_mapping: StringProperty(name="Body-part mapping", subtype="FILE_PATH", update=_input_changed,
+                                description="DeepLabCut only: the JSON file that names the H36M joint of each of "
+                                            "your body parts")
     person: EnumProperty(name="Person", items=_people_items, description="Which person to lift (listed by Scan)")
     video: EnumProperty(name="Video", items=_video_items, description="Which video of a multi-video file to lift (listed by Scan)")
     fps: FloatProperty(name="FPS", default=0.0, min=0.0, description="Frames per second of the keypoints; 0 = auto")
@@ -88,6 +117,12 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
     contact_overlay: BoolProperty(name="Contact spheres", default=False,
                                   description="Add a small sphere at each ankle, shown in the viewport on the frames "
                                               "where that foot is on the floor")
+    footage_background: BoolProperty(name="Footage as camera background", default=True,
+                                     description="When the input is a video: show it behind the camera view, frame "
+                                                 "for frame with the animation")
+    footage_camera: BoolProperty(name="Camera matching the lift", default=True,
+                                 description="When the input is a video: add a camera that sees the rig as the video "
+                                             "sees the person (the lift's 60-degree view) and make it the scene camera")
 
 
 def field_label(setting: str) -> str:
@@ -107,6 +142,14 @@ class DREAMPOSE3D_PG_run(bpy.types.PropertyGroup):
     last_error: StringProperty(name="Last error", default="")
     warning: StringProperty(name="Warning", default="", description="The engine's warning about the last lift")
     gaps: StringProperty(name="Gaps", default="", description="The last lift's gap frames, e.g. '60 frames held, 3 interpolated'")
+    details: StringProperty(name="Details", default="",
+                            description="The last error or warning with the engine's command and output (Copy details)")
+    scan_path: StringProperty(default="", description="The input the scan below describes")
+    scan_state: StringProperty(default="", description="'', 'scanning', 'done' or 'failed'")
+    scan_summary: StringProperty(default="", description="What Scan found: format, frames, people, fps, image size")
+    scan_format: StringProperty(default="", description="The format Scan detected")
+    scan_missing: StringProperty(default="", description="Settings the file does not state, comma-separated (fps, image_size)")
+    scan_error: StringProperty(default="", description="Why the scan failed, in one sentence")
 
 
 classes = (DREAMPOSE3D_PG_settings, DREAMPOSE3D_PG_run)

@@ -37,6 +37,16 @@ def mapping_for(armature_obj, preset_id: str, extra_dir: str | None = None) -> M
     return choose_mapping([b.name for b in armature_obj.data.bones], preset_id, extra_dir)
 
 
+def set_properties(armature_obj, mapping: Mapping) -> None:
+    """The preset's custom properties on the rig's pose bones (a generated Rigify rig's IK_FK = 1.0:
+    FK), where the bone has that property."""
+    for bone, values in mapping.properties.items():
+        pose_bone = armature_obj.pose.bones.get(bone)
+        for key, value in values.items():
+            if pose_bone is not None and key in pose_bone.keys():
+                pose_bone[key] = value
+
+
 def keep_current_action(armature_obj) -> None:
     """Give the rig's current action a fake user when the rig is its only user: the new action
     takes its place, and an action with no users is not written when the file is saved."""
@@ -51,6 +61,7 @@ def retarget_onto(armature_obj, motion: RigMotion, preset_id: str = "AUTO", fram
     """Key `armature_obj` to follow `motion`; returns (solution, keys written)."""
     mapping = mapping_for(armature_obj, preset_id, extra_dir)
     sol = solve_retarget(motion, target_bones(armature_obj), mapping, np.array(armature_obj.matrix_world))
+    set_properties(armature_obj, mapping)
     keep_current_action(armature_obj)
     _, bag = keyframes.new_action(armature_obj, f"{armature_obj.name}_DreamPose3D")
     channels = []

@@ -27,3 +27,22 @@ SMOOTHING = (
 SMOOTHING_METHODS = tuple(s[0] for s in SMOOTHING)
 DEFAULT_SMOOTHING = "butterworth"
 BUTTERWORTH_HZ = 4.0
+
+# `engine lift --format` (engine/readers FORMATS), for the panel's Format menu. A video file needs
+# no format: "auto" sends it to the engine's detector.
+FORMATS = (
+    ("auto", "Auto", "Let the engine detect the format (and run the detector on a video)"),
+    ("openpose", "OpenPose", "OpenPose --write_json folder or file (BODY_25, BODY_25B, COCO-18)"),
+    ("coco-json", "COCO JSON", "COCO-style results (MMPose, RTMPose, ViTPose, Detectron2)"),
+    ("alphapose", "AlphaPose", "AlphaPose results (COCO-17, HALPE-26)"),
+    ("mmpose", "MMPose", "MMPose prediction JSON"),
+    ("mediapipe-json", "MediaPipe JSON", "MediaPipe Pose 33-landmark JSON"),
+    ("mediapipe-csv", "MediaPipe CSV", "MediaPipe Pose CSV"),
+    ("vp3d-custom", "VideoPose3D custom", "VideoPose3D custom 2D dataset .npz (several videos)"),
+    ("detectron2-npz", "Detectron2 npz", "VideoPose3D's infer_video_d2 .npz"),
+    ("dlc", "DeepLabCut", "DeepLabCut CSV or H5, with a body-part mapping file"),
+    ("keypoints-npz", "Keypoints npz", "The engine's canonical keypoints .npz"),
+    ("trc", "TRC (3D)", "3D markers: no lifting"),
+    ("result-npz", "Result npz (3D)", "An engine result: no lifting"),
+)
+FORMAT_NAMES = tuple(f[0] for f in FORMATS)

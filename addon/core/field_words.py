@@ -3,8 +3,8 @@
 The engine speaks to a command line ("...; pass it with --image-size WIDTH HEIGHT"). In Blender
 the user has fields, not flags, so the panel shows "...; enter it in the Image size field". This
 is the one table of which engine flag is which panel setting; only the flags the panel has a field
-for are here (not `--mapping`: the panel's Mapping is the bone preset, not DeepLabCut's body-part
-JSON, and saying "Mapping" there would send the user to the wrong field). The labels themselves
+for are here. `--mapping` is DeepLabCut's body-part JSON, the panel's "Body-part mapping" field
+(`dlc_mapping`), never its bone "Mapping" preset. The labels themselves
 belong to the scene settings (`blender/properties.py`), so `in_field_words` takes a function
 that gives the label of a setting. `batch.py` has the engine's flags, so it shows the engine's
 words as they are.
@@ -24,6 +24,8 @@ FLAG_SETTINGS = {
     "--preset": "preset",
     "--smooth": "smoothing",
     "--smooth-hz": "smooth_hz",
+    "--mapping": "dlc_mapping",
+    "--layout": "layout",
 }
 
 _METAVARS = r"(?: [A-Z]+)*"   # "WIDTH HEIGHT" after --image-size
@@ -44,6 +46,8 @@ def in_field_words(message: str, label_of) -> str:
         # Replacements are functions, so a label is never read as a regex template.
         message = re.sub(rf"see {pat} for the list", lambda m: f"the README lists the names {label} takes", message)
         message = re.sub(rf"pass ([^;,]*?)with {pat}", lambda m: f"enter {m[1]}in the {label} field", message)
+        message = re.sub(rf"pass {pat} ([\w-]+(?: or [\w-]+)+)", lambda m: f"choose {m[1]} in the {label} field", message)
+        message = re.sub(rf"force it with {pat}", lambda m: f"choose it in the {label} field", message)
         message = re.sub(rf"pass {pat}", lambda m: f"enter it in the {label} field", message)
         message = re.sub(pat, lambda m: label, message)
     return message

@@ -52,6 +52,9 @@ class Mapping:
     root: str
     bones: dict  # target bone -> (from joint index, to joint index): points along that segment
     level: dict = field(default_factory=dict)  # target bone -> segment whose heading it turns with
+    # pose bone -> {custom property: value} set on the rig before keying (a generated Rigify rig's
+    # IK_FK = 1.0: its FK controls, which the preset keys, then move the limbs)
+    properties: dict = field(default_factory=dict)
 
 
 def bone_ending_at(mapping: Mapping, joint_index: int) -> str | None:
@@ -79,7 +82,9 @@ def load_preset(path) -> Mapping:
                     raise RetargetError(f"Preset {p.name}: bone {target} names an unknown joint in {seg}.")
                 table[str(target)] = (JOINT_INDEX[a], JOINT_INDEX[b])
             tables.append(table)
-        return Mapping(str(data.get("name", p.stem)), str(data["root"]), *tables)
+        properties = {str(bone): {str(k): float(v) for k, v in values.items()}
+                      for bone, values in data.get("properties", {}).items()}
+        return Mapping(str(data.get("name", p.stem)), str(data["root"]), *tables, properties)
     except RetargetError:
         raise
     except Exception as exc:
@@ -109,7 +114,8 @@ def resolve_names(mapping: Mapping, bone_names) -> Mapping:
         raise RetargetError(f"The armature has no bone '{mapping.root}' required by the '{mapping.name}' mapping.")
     bones = {get(t): seg for t, seg in mapping.bones.items() if get(t) is not None}
     level = {get(t): seg for t, seg in mapping.level.items() if get(t) is not None}
-    return Mapping(mapping.name, root, bones, level)
+    properties = {get(b): values for b, values in mapping.properties.items() if get(b) is not None}
+    return Mapping(mapping.name, root, bones, level, properties)
 
 
 def _matched(mapping: Mapping, bone_names) -> tuple[int, int]:

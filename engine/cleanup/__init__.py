@@ -27,7 +27,7 @@ from ..smoothing import gaussian
 from ..trajectory import estimate_root_trajectory
 from .bones import clip_bone_lengths, with_bone_lengths
 from .contacts import detect_contacts, local_floor, plant_feet
-from .ground import floor_root
+from .ground import floor_root, planted_in_image
 from .detections import drop_brief_segments, fill_unusable, frame_flags, gap_runs, identity_segments, usable_frames
 from .upright import estimate_up, rotation_to_upright
 
@@ -74,6 +74,7 @@ def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarr
     root_up = fill_unusable(root, flags, segments) @ rotation.T
     first = camera_to_blender(pose_up + root_up[:, None])
     contacts = detect_contacts(first, fps, local_floor(first, fps, detected)) & detected[:, None]
+    contacts |= planted_in_image(keypoints2d, scores, rotation, fps, detected)
     root_up, ground_report = floor_root(pose_up, root_up, keypoints2d, scores, rotation, contacts, fps)
     pose = pose_up @ rotation                                         # back to the camera frame
     world = camera_to_blender(pose_up + root_up[:, None])

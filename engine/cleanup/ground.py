@@ -11,19 +11,28 @@ camera by the size-based fit, so the size-based errors average out.
 In contact frames the root is moved to put the contacting ankle where its ray meets the floor;
 between contacts it keeps the size-based motion, shifted by the offset interpolated from the
 contacts around it (a jump keeps its arc).
+
+Which feet are planted is read from the image as well as from the first 3D (`planted_in_image`):
+contacts found in 3D need a steady 3D path, and a size-based depth that surges a metre moves the
+feet too fast to count as planted, so the surge that this correction is for hid the frames it
+needed (the jumping-jacks sample drifted 1.7 m that way). With a still camera, a foot whose image
+does not move, at the bottom of the figure, is on the floor whatever the depth fit says.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..gaps import interpolate_missing
-from ..skeleton import LEFT_ANKLE, RIGHT_ANKLE
+from ..gaps import interpolate_missing, runs
+from ..skeleton import HEAD, LEFT_ANKLE, RIGHT_ANKLE
 from ..smoothing import gaussian
 from ..trajectory import DEFAULT_FOCAL
 
 MIN_RAY_DEG = 4.0       # an ankle ray closer to the horizon than this says little about depth
 MAX_RATIO = 2.0         # the floor depth may differ from the size-based one at most this much
+STILL_SPEED = 0.25      # body heights per second: an ankle slower than this in the image is still
+LOWEST_MARGIN = 0.04    # body heights: an ankle this close to the lower ankle's level counts as low
+MIN_STILL_FRAMES = 3
 OFFSET_HZ = 1.0         # the correction changes no faster than this
 
 
@@ -55,3 +64,39 @@ def floor_root(pose_up: np.ndarray, root_up: np.ndarray, keypoints2d: np.ndarray
     offset = gaussian(interpolate_missing(offsets, known), fps, min(OFFSET_HZ, fps / 2 - 0.5))
     return root_up + offset, {"used": True, "camera_height_m": round(camera_height, 3),
                               "frames": int(known.sum())}
+
+
+def planted_in_image(keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.ndarray, fps: float,
+                     detected: np.ndarray) -> np.ndarray:
+    """(T, 17, 2) screen-normalised 2D, (T, 17) scores, the (3, 3) upright rotation, fps, (T,)
+    detected frames -> (T, 2) bool: the ankle stands still in the image (slower than STILL_SPEED
+    body heights per second after the contacts' SPEED_HZ low-pass) at the level of the lower ankle,
+    seen with confidence, for at least MIN_STILL_FRAMES frames. The image is first turned upright
+    (rays through `rotation`), so "lower" is along gravity, not the image's tilted vertical."""
+    from .contacts import SPEED_HZ
+
+    ankles = [LEFT_ANKLE, RIGHT_ANKLE]
+    t = len(keypoints2d)
+    out = np.zeros((t, 2), bool)
+    rays = np.concatenate([keypoints2d / DEFAULT_FOCAL, np.ones(keypoints2d.shape[:-1] + (1,))], axis=-1) @ rotation.T
+    flat = rays[..., :2] / np.maximum(rays[..., 2:3], 1e-6)                 # upright image plane
+    seen = (scores > 0.3) & detected[:, None]
+    both = seen[:, ankles].all(axis=1) & seen[:, HEAD]
+    if both.sum() < 5 or t < 3:
+        return out
+    height = float(np.median(flat[both][:, ankles, 1].mean(axis=1) - flat[both, HEAD, 1]))
+    if not height > 0:
+        return out
+    feet = interpolate_missing(flat[:, ankles].reshape(t, 4), seen[:, ankles].all(axis=1)).reshape(t, 2, 2)
+    feet = gaussian(feet, fps, min(SPEED_HZ, fps / 2 - 0.5))
+    step = np.linalg.norm(np.diff(feet, axis=0), axis=-1) * fps / height       # (T-1, 2)
+    speed = np.empty((t, 2))
+    speed[1:-1] = (step[1:] + step[:-1]) / 2
+    speed[0], speed[-1] = step[0], step[-1]
+    low = flat[:, ankles, 1] >= flat[:, ankles, 1].max(axis=1, keepdims=True) - LOWEST_MARGIN * height
+    out = (speed < STILL_SPEED) & low & seen[:, ankles]
+    for k in range(2):
+        for s, e in runs(out[:, k]):
+            if e - s + 1 < MIN_STILL_FRAMES:
+                out[s:e + 1, k] = False
+    return out

@@ -122,6 +122,10 @@ class GaussianDiffusion(nn.Module):
         return self.training_prediction(x0, keypoints2d, scores, tables=tables)
 
     # --- sampling ---------------------------------------------------------------------------------
+    def sample_passes(self, steps: int) -> int:
+        """How many passes of the network `sample` makes (what its `on_step` counts)."""
+        return len(self.ddim_timesteps(steps)) if self.settings.enabled else 1
+
     def ddim_timesteps(self, steps: int) -> list[int]:
         """K descending steps from T-1, e.g. K=3 -> [999, 666, 333]."""
         steps = max(1, min(steps, self.num_timesteps))
@@ -129,10 +133,12 @@ class GaussianDiffusion(nn.Module):
 
     @torch.no_grad()
     def sample(self, keypoints2d: torch.Tensor, scores: torch.Tensor, steps: int = 3, hypotheses: int = 1,
-               aggregation: str = "mean", generator: torch.Generator | None = None) -> dict:
+               aggregation: str = "mean", generator: torch.Generator | None = None, on_step=None) -> dict:
         """Lift windows: (B, N, J, 2), (B, N, J) -> 3D (B, N, J, 3), APL logits, all H hypotheses.
 
         `generator` (a CPU torch.Generator) makes the noise, hence the output, reproducible.
+        `on_step(done, total)` is called after each pass of the network (`sample_passes(steps)` of
+        them): progress within a batch, which changes nothing in the result.
         """
         b, n, j, _ = keypoints2d.shape
         prompt = self.model.prompt(keypoints2d, scores, generator=generator)
@@ -142,12 +148,16 @@ class GaussianDiffusion(nn.Module):
         if not self.settings.enabled:
             t0 = torch.zeros(b, dtype=torch.long, device=kp.device)
             x0 = HallucinativePoseDecoder.centre(self.model(torch.zeros(b, n, j, 3, device=kp.device), t0, kp, sc, ctx))
+            if on_step is not None:
+                on_step(1, 1)
         else:
             x = torch.randn((b * h, n, j, 3), generator=generator).to(kp.device)
             times = self.ddim_timesteps(steps)
             for i, step in enumerate(times):
                 t = torch.full((b * h,), step, dtype=torch.long, device=kp.device)
                 x0 = HallucinativePoseDecoder.centre(self.model(self.model_input(x, t), t, kp, sc, ctx))
+                if on_step is not None:
+                    on_step(i + 1, len(times))
                 if i + 1 < len(times):   # DDIM (eta = 0): x_{t'} = sqrt(abar_t') x0 + sqrt(1 - abar_t') eps
                     eps = self.predict_noise_from_start(x, t, x0)
                     t_next = torch.full_like(t, times[i + 1])

@@ -15,6 +15,9 @@ Format names accepted by `--format` (FORMATS):
 - "keypoints-npz"   the canonical keypoints .npz of the engine I/O contract
 - "trc"             TRC markers -> Motion3D (3D, no lifting)
 - "result-npz"      our own lift result -> Motion3D (3D, no lifting)
+- "video"           a video file (mp4, mov, mkv, webm, avi, ...): MediaPipe Pose runs on every
+                    frame (engine.detector; the optional [video] extra), then the MediaPipe-33
+                    detections go through the same steps as a MediaPipe dump's
 
 `read_sequence` returns a `KeypointSequence` (2D formats) or a `Motion3D` (3D formats);
 `inspect_file` returns the JSON-able summary behind `engine inspect`. Every failure is a
@@ -29,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import gaps, limits
+from .. import video as video_files
 from ..sequence import KeypointSequence
 from . import assemble, coco_json, deeplabcut, keypoints_npz, mediapipe, openpose, result_npz, trc, videopose3d
 from ._io import fail, load_json
@@ -39,7 +43,7 @@ __all__ = ["FORMATS", "FORMATS_3D", "Motion3D", "detect_format", "read_sequence"
 
 FORMATS: tuple[str, ...] = (
     "auto", "openpose", "coco-json", "alphapose", "mmpose", "mediapipe-json", "mediapipe-csv",
-    "vp3d-custom", "detectron2-npz", "dlc", "keypoints-npz", "trc", "result-npz",
+    "vp3d-custom", "detectron2-npz", "dlc", "keypoints-npz", "trc", "result-npz", "video",
 )
 FORMATS_3D: tuple[str, ...] = ("trc", "result-npz")
 
@@ -96,6 +100,11 @@ def detect_format(path) -> str:
             return "openpose"
         raise fail(path, "is a folder without OpenPose '*_keypoints.json' files, so its format is unknown")
     suffix = path.suffix.lower()
+    if video_files.is_video_path(path):
+        return "video"
+    if video_files.is_image_path(path):
+        raise fail(path, f"is a still image ({suffix.lstrip('.').upper()}), not a video or a keypoint file; "
+                         f"detection needs a video file")
     if suffix == ".json":
         return _detect_json(path)
     if suffix in (".h5", ".hdf5"):
@@ -141,13 +150,20 @@ def _format(path: Path, format: str) -> str:
 
 
 def read_detections(path, format: str = "auto", image_size=None, layout=None, mapping=None,
-                    video=None, for_inspect: bool = False, max_frames: int = limits.MAX_FRAMES) -> Detections:
+                    video=None, for_inspect: bool = False, max_frames: int = limits.MAX_FRAMES,
+                    detector_model: str = "auto", detector_weights=None, detect_progress=None) -> Detections:
     """The parsed 2D detections of a file (before a person is chosen), refused when the frame
-    numbers span more than `max_frames` frames (before anything per frame is allocated)."""
+    numbers span more than `max_frames` frames (before anything per frame is allocated). A video
+    is run through the detector (engine.detector: `detector_model`, `detector_weights`,
+    `detect_progress(done, total)`)."""
     path = Path(path)
     fmt = _format(path, format)
     if fmt in FORMATS_3D:
         raise fail(path, f"holds 3D motion ({fmt}), not 2D detections")
+    if fmt == "video":
+        from ..detector import detect_video   # imports OpenCV and MediaPipe only for a video
+
+        return detect_video(path, detector_model, detector_weights, detect_progress, max_frames)
     det = _READERS_2D[fmt](path, image_size=image_size, layout=layout, mapping=mapping, video=video,
                            for_inspect=for_inspect)
     limits.clip_frames(det.num_frames, path.name, max_frames)
@@ -156,7 +172,8 @@ def read_detections(path, format: str = "auto", image_size=None, layout=None, ma
 
 def read_sequence(path, format: str = "auto", person=None, image_size=None, fps=None, layout=None,
                   mapping=None, video=None, max_gap: int = gaps.DEFAULT_MAX_GAP,
-                  max_frames: int = limits.MAX_FRAMES) -> KeypointSequence | Motion3D:
+                  max_frames: int = limits.MAX_FRAMES, detector_model: str = "auto", detector_weights=None,
+                  detect_progress=None) -> KeypointSequence | Motion3D:
     """Read any supported file into one person's clean sequence (see the module doc).
 
     person: track id (int or str) from `inspect_file`, "best" (highest-scoring detection per
@@ -164,7 +181,8 @@ def read_sequence(path, format: str = "auto", person=None, image_size=None, fps=
     override the file's values or fill in what it lacks. layout forces an OpenPose layout
     ("body25", "body25b", "coco18"); mapping is a DeepLabCut mapping JSON path; video picks one
     video of a multi-video file (name or index; default the first); gaps of at most `max_gap`
-    frames are interpolated; a clip over `max_frames` frames is refused (engine.limits).
+    frames are interpolated; a clip over `max_frames` frames is refused (engine.limits). A video is
+    detected first (see `read_detections`); detect_progress(done, total) reports its frames.
     """
     path = Path(path)
     fmt = _format(path, format)
@@ -174,7 +192,8 @@ def read_sequence(path, format: str = "auto", person=None, image_size=None, fps=
         motion = result_npz.read(path, fps=fps)
     else:
         det = read_detections(path, fmt, image_size=image_size, layout=layout, mapping=mapping, video=video,
-                              max_frames=max_frames)
+                              max_frames=max_frames, detector_model=detector_model, detector_weights=detector_weights,
+                              detect_progress=detect_progress)
         return assemble.to_sequence(det, person=person, image_size=image_size, fps=fps, max_gap=max_gap)
     limits.clip_frames(len(motion.joints_world), path.name, max_frames)
     return motion
@@ -189,6 +208,8 @@ def inspect_file(path, format: str = "auto", image_size=None, fps=None, layout=N
         return trc.summary(path)
     if fmt == "result-npz":
         return result_npz.summary(path)
+    if fmt == "video":      # what the container says; the people are found when it is lifted
+        return video_summary(path, image_size, fps, max_frames)
     det = read_detections(path, fmt, image_size=image_size, layout=layout, mapping=mapping, video=video,
                           for_inspect=True, max_frames=max_frames)
     out = assemble.summary(det)
@@ -199,3 +220,19 @@ def inspect_file(path, format: str = "auto", image_size=None, fps=None, layout=N
     if fps is not None:
         out["fps"] = limits.fps(fps, "--fps")
     return out
+
+
+def video_summary(path, image_size=None, fps=None, max_frames: int = limits.MAX_FRAMES) -> dict:
+    """`inspect` of a video: frames, fps and image size from the container, without running the
+    detector (a long video takes minutes). `people` is empty: MediaPipe follows one person per
+    run, and the lift keeps the most visible of the identities it followed (or `--person`)."""
+    info = video_files.probe(path)
+    limits.clip_frames(info.frames, Path(path).name, max_frames)
+    return {
+        "format": "video", "file": Path(path).name, "frames": info.frames,
+        "fps": limits.fps(fps, "--fps") if fps is not None else info.fps,
+        "image_size": list(limits.image_size(image_size[0], image_size[1], "--image-size")) if image_size else list(info.image_size),
+        "layout": "mediapipe33", "people": [], "videos": None, "warnings": [] if info.fps else
+        [f"{Path(path).name} does not state a usable frame rate; pass it with --fps"],
+        "detector": "MediaPipe Pose, run by lift/detect (one person per run)",
+    }

@@ -27,8 +27,10 @@ def is_mediapipe_json(data) -> bool:
         "landmark_names" in data or "image_width" in data)
 
 
-def _detections(path: Path, fmt: str, frame_ids: np.ndarray, values: np.ndarray, size, fps, meta) -> Detections:
-    """values: (F, 33, 4) x, y, z, visibility normalised, NaN rows = no pose."""
+def landmark_detections(path: Path, fmt: str, frame_ids: np.ndarray, values: np.ndarray, size, fps, meta) -> Detections:
+    """values: (F, 33, 4) x, y, z, visibility normalised, NaN rows = no pose. Shared by the two
+    dump readers and the video detector (engine.detector), so MediaPipe's output is turned into
+    detections (pixels, visibility as the confidence) in one place."""
     has_pose = ~np.isnan(values).all(axis=(1, 2))
     if np.isnan(values[has_pose]).any():
         raise fail(path, "has frames with some landmark values missing")
@@ -83,7 +85,7 @@ def read_json(path: Path, image_size=None, **_) -> Detections:
         size = (int(image_size[0]), int(image_size[1]))
     if not frames:
         raise fail(path, "contains no frames")
-    return _detections(path, "mediapipe-json", ids, values, size, fps,
+    return landmark_detections(path, "mediapipe-json", ids, values, size, fps,
                        {"detector": str(data.get("detector", "mediapipe"))})
 
 
@@ -118,5 +120,5 @@ def read_csv(path: Path, image_size=None, **_) -> Detections:
         size = (int(image_size[0]), int(image_size[1]))
     if size is None:
         raise fail(path, "stores normalised coordinates but no image size (no *_video_info.json beside it); pass --image-size WIDTH HEIGHT")
-    return _detections(path, "mediapipe-csv", data[:, 0].astype(np.int64), data[:, 1:].reshape(-1, N, 4),
+    return landmark_detections(path, "mediapipe-csv", data[:, 0].astype(np.int64), data[:, 1:].reshape(-1, N, 4),
                        size, fps, meta)

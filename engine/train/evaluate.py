@@ -37,6 +37,7 @@ import torch
 from ..cleanup.upright import CAMERA_UP
 from ..frames import denormalise_screen
 from ..lifter import PRESETS, Lifter
+from ..view_aim import AIM_MODES
 from ..metrics import all_metrics
 from ..motion_quality import lowest_ankle_height
 from ..sequence import KeypointSequence
@@ -61,6 +62,11 @@ def parse_args(argv):
     p.add_argument("--smooth-hz", type=float, default=None)
     p.add_argument("--flip", action="store_true", help="also evaluate with flip test-time augmentation")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--cameras", default="aimed", choices=["aimed", "anywhere"],
+                   help="aimed: each clip's fixed camera aims at the person (as in training); anywhere: drawn like "
+                        "real footage's, the person off-centre and often filling the frame")
+    p.add_argument("--aim", default=None, choices=AIM_MODES, help="turn a virtual camera to the person (engine.view_aim; "
+                   "default: the preset's)")
     p.add_argument("--mocap-root", default=None)
     p.add_argument("--limit-clips", type=int, default=None, help="first N clips per source (tests)")
     p.add_argument("--output", default=None, help="write the results as JSON here")
@@ -77,7 +83,7 @@ def effective_cutoff(method: str, clips, hz: float | None):
 
 
 def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, smoothing: str = "none",
-             smooth_hz: float | None = None) -> dict:
+             smooth_hz: float | None = None, cameras: str = "aimed") -> dict:
     """{setting name: {"overall": {...}, "per_action": {action: {...}}}} for clean and noisy input."""
     from .labels import ACTION_VOCAB, STYLE_VOCAB
     from .mocap_dataset import WindowSampler
@@ -87,7 +93,7 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, 
     sums = defaultdict(lambda: defaultdict(float))     # (setting, input, action) -> metric sums
     t0 = time.time()
     for ci, clip in enumerate(clips):
-        data = sampler.windows_for_eval(clip)
+        data = sampler.windows_for_eval(clip, cameras=cameras)
         gt = data["joints3d"]
         action, style = ACTION_VOCAB[int(data["action"])], STYLE_VOCAB[int(data["style"])]
         t = len(gt)
@@ -207,6 +213,8 @@ def main(argv=None) -> int:
         base = replace(base, steps=args.steps)
     if args.action_window is not None:
         base = replace(base, action_window=args.action_window)
+    if args.aim is not None:
+        base = replace(base, aim=args.aim)
     settings = {"H=1": replace(base, hypotheses=1, flip=False)}
     if args.flip:
         settings["H=1 flip"] = replace(base, hypotheses=1, flip=True)
@@ -218,7 +226,8 @@ def main(argv=None) -> int:
                "frames": int(sum(len(c.joints) for c in clips)), "preset": args.preset,
                "sampling": asdict(base),
                "smoothing": {"method": args.smooth, "hz": effective_cutoff(args.smooth, clips, args.smooth_hz)},
-               "results": evaluate(lifter, clips, settings, log, args.smooth, args.smooth_hz)}
+               "cameras": args.cameras,
+               "results": evaluate(lifter, clips, settings, log, args.smooth, args.smooth_hz, args.cameras)}
     for name, by_input in results["results"].items():
         for input_name, r in by_input.items():
             o = r["overall"]

@@ -444,10 +444,12 @@ class WindowSampler:
                 params[key][todo] = new[key]
         return {k: v.astype(np.float32) for k, v in params.items()}, p_cam, pix
 
-    def _render(self, world: np.ndarray, rng: np.random.Generator, noise: bool, training: bool = False) -> dict:
+    def _render(self, world: np.ndarray, rng: np.random.Generator, noise: bool, training: bool = False,
+                anywhere: bool | None = None) -> dict:
         """(B, N, 17, 3) world windows -> the batch dict (no flip); `training` applies the sampler's
-        camera and dropout options (evaluation does not)."""
-        anywhere = training and self.cameras_anywhere
+        camera and dropout options (evaluation does not); `anywhere` overrides the camera rule."""
+        if anywhere is None:
+            anywhere = training and self.cameras_anywhere
         params, p_cam, pix = self._cameras(world.astype(np.float32), rng, anywhere=anywhere)
         w = params["width"][:, None, None]
         h = params["height"][:, None, None]
@@ -496,9 +498,11 @@ class WindowSampler:
             batch["action"] = np.where(flipped, np.asarray(MIRRORED_ACTION_INDEX)[batch["action"]], batch["action"])
         return batch
 
-    def windows_for_eval(self, clip: MocapClip, stride: int | None = None) -> dict:
+    def windows_for_eval(self, clip: MocapClip, stride: int | None = None, cameras: str = "aimed") -> dict:
         """Deterministic evaluation data for one clip: one fixed camera seeded by the clip's name,
-        no body scaling, no flip; noisy 2D seeded the same way when `noise`.
+        no body scaling, no flip; noisy 2D seeded the same way when `noise`. `cameras="anywhere"`:
+        that camera is drawn like real footage's (cameras.random_cameras(anywhere=True)): the
+        person off-centre, often filling the frame.
 
         stride=None: full-clip arrays keypoints2d, keypoints2d_clean (T, 17, 2), scores (T, 17),
         joints3d (T, 17, 3), root (T, 3), plus focal, image_size, action, style and `camera`
@@ -507,7 +511,7 @@ class WindowSampler:
         """
         rng = np.random.default_rng(_name_seed(clip.name))
         world = np.asarray(clip.joints, dtype=np.float64)[None]
-        batch = self._render(world, rng, self.noise)
+        batch = self._render(world, rng, self.noise, anywhere=cameras == "anywhere")
         params = batch.pop("_camera")
         out = {k: v[0] for k, v in batch.items()}
         out["camera"] = cams.camera(params, 0)

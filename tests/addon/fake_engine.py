@@ -9,7 +9,13 @@ Python with `-m engine`); `write_launcher` makes an executable the add-on can us
   (progress, then sleep);
 - FAKE_ENGINE_RESULT: the result .npz to hand back;
 - FAKE_ENGINE_ERROR: the sentence a crash prints (default: a missing-person error);
-- FAKE_ENGINE_PIDFILE: where to write its process id (to check that a cancel ended it).
+- FAKE_ENGINE_PIDFILE: where to write its process id (to check that a cancel ended it);
+- FAKE_ENGINE_PROTOCOL: the protocol its first `lift` event ("hello") states (default the add-on's,
+  2); "none" leaves the hello out, as an engine older than the handshake does;
+- FAKE_ENGINE_STEP_S: seconds per step in slow mode (default 1).
+
+`lift` speaks the engine's protocol: hello, a reading stage, the start, three batches of windows
+("lifting", with the share of the work done as `fraction`), smoothing and writing, then done.
 
 Any other command (`inspect`, `info`) prints one JSON object naming two people.
 """
@@ -52,17 +58,26 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"format": "keypoints-npz", "frames": 10, "fps": 30.0, "people": [{"id": 0}, {"id": 3}]}))
         return 0
     inp, out = args[1], args[args.index("-o") + 1]
-    print(json.dumps({"event": "start", "input": inp, "frames": 90}), flush=True)
+    step = float(os.environ.get("FAKE_ENGINE_STEP_S", "1.0")) if mode == "slow" else 20.0 if mode == "hang" else 0.0
+
+    def say(event, **fields):
+        print(json.dumps({"event": event, **fields}), flush=True)
+
+    protocol = os.environ.get("FAKE_ENGINE_PROTOCOL", "2")
+    if protocol != "none":
+        say("hello", engine_version="0.1.0", protocol=int(protocol))
+    say("stage", stage="reading", input=inp, fraction=0.0)
+    say("start", input=inp, frames=90)
     if mode == "crash":
         return crash()
     for i in range(1, 4):
-        print(json.dumps({"event": "progress", "done": i, "total": 3, "input": inp}), flush=True)
-        if mode == "hang":
-            time.sleep(20)
-        elif mode == "slow":
-            time.sleep(1.0)
+        say("progress", stage="lifting", done=i, total=3, input=inp, fraction=round(0.08 + 0.9 * 0.85 * i / 3, 4))
+        time.sleep(step)
+    say("stage", stage="smoothing", input=inp, fraction=0.85)
+    time.sleep(step / 2)
+    say("stage", stage="writing", input=inp, fraction=0.94)
     shutil.copyfile(os.environ["FAKE_ENGINE_RESULT"], out)
-    print(json.dumps({"event": "done", "input": inp, "output": out}), flush=True)
+    say("done", input=inp, output=out, fraction=1.0)
     return 0
 
 

@@ -269,14 +269,18 @@ def test_the_flag_table_names_engine_flags_and_panel_settings(registered):
     """Each flag in the table is one `engine lift` takes, and each setting one the panel has."""
     from engine.cli import build_parser
 
-    from addon.blender.properties import DREAMPOSE3D_PG_settings
+    from addon.blender.properties import DREAMPOSE3D_PG_settings, field_label, in_panel_words
     from addon.core.field_words import FLAG_SETTINGS
 
     lift = next(a for a in build_parser()._actions if a.dest == "command").choices["lift"]
     flags = {opt for action in lift._actions for opt in action.option_strings}
     assert set(FLAG_SETTINGS) <= flags
     assert set(FLAG_SETTINGS.values()) <= set(DREAMPOSE3D_PG_settings.bl_rna.properties.keys())
-    assert "--mapping" not in FLAG_SETTINGS    # the panel's Mapping is the bone preset, not DeepLabCut's
+    # --mapping is DeepLabCut's body-part file, its own field: never the bone Mapping preset
+    assert FLAG_SETTINGS["--mapping"] == "dlc_mapping" and field_label("dlc_mapping") == "Body-part mapping"
+    assert in_panel_words("clip.csv is DeepLabCut output with project-specific body parts; pass a mapping JSON "
+                          "with --mapping.") == ("clip.csv is DeepLabCut output with project-specific body parts; "
+                                                 "enter a mapping JSON in the Body-part mapping field.")
 
 
 def test_messages_without_flags_are_kept_and_flags_are_whole_words():

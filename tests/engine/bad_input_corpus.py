@@ -362,6 +362,7 @@ def _specific_cases() -> list[Case]:
         c.append(Case("trc", damage, lambda d, fn=fn: _lift(_damaged(write_trc, fn)(d), d)))
         c.append(Case("result-npz", damage, lambda d, fn=fn: _lift(_damaged(write_result, fn)(d), d)))
     c.append(Case("result-npz", "valid result", lambda d: _lift(write_result(d), d), "success", FRAMES))
+    c += _video_cases()
     # Flags.
     valid = lambda d: write_keypoints_npz(d, kp, sc)  # noqa: E731
     for flags in (["--hypotheses", "-1"], ["--hypotheses", "0"], ["--steps", "0"], ["--steps", "-3"],
@@ -386,6 +387,40 @@ def _specific_cases() -> list[Case]:
     c.append(Case("checkpoint", "unknown schedule", lambda d: _lift(valid(d), d, "--checkpoint", str(_ckpt(d, config={"schedule": "zigzag"})))))
     c.append(Case("checkpoint", "a tensor of the wrong shape", lambda d: ["info", "--checkpoint", str(_ckpt(d, shrink=True))]))
     c.append(Case("checkpoint", "not a safetensors file", lambda d: _lift(valid(d), d, "--checkpoint", str(_touch(d / "c.safetensors", b"\0" * 64)))))
+    return c
+
+
+def _noise_video(d: Path, frames: int = 12, name: str = "clip.mp4") -> Path:
+    from engine.video import write_video
+
+    rng = np.random.default_rng(0)
+    return write_video(d / name, (rng.integers(90, 160, (120, 160, 3), dtype=np.uint8) for _ in range(frames)), 25.0)
+
+
+def _cut_in_half(path: Path) -> Path:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+def _video_cases() -> list[Case]:
+    """Video input (issue #20): files that are not a readable video, and a video without a person.
+    The ones that must write a video need OpenCV (the [video] extra); without it the others still
+    run and end in the sentence that says how to install it."""
+    import importlib.util
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    c = [Case("video", "random bytes named .mp4", lambda d: _lift(_touch(d / "clip.mp4", bytes(range(256)) * 40), d)),
+         Case("video", "empty .mp4", lambda d: _lift(_touch(d / "clip.mp4", b""), d)),
+         Case("video", "a still image", lambda d: _lift(_touch(d / "photo.png", png), d)),
+         Case("video", "a still image, --format video", lambda d: _lift(_touch(d / "photo.jpg", png), d, "--format", "video"))]
+    if importlib.util.find_spec("cv2") and importlib.util.find_spec("mediapipe"):
+        c += [Case("video", "valid clip, inspect", lambda d: ["inspect", str(_noise_video(d))], "success"),
+              Case("video", "truncated (index cut off)", lambda d: _lift(_cut_in_half(_noise_video(d)), d)),
+              Case("video", "one frame", lambda d: _lift(_noise_video(d, 1), d)),
+              Case("video", "no person in it", lambda d: _lift(_noise_video(d), d, "--detector-model", "full")),
+              Case("video", "--detector-weights not a model", lambda d: _lift(
+                  _noise_video(d), d, "--detector-model", "heavy", "--detector-weights", str(_touch(d / "m.tflite")))),
+              Case("video", "--detector-model huge", lambda d: _lift(_noise_video(d), d, "--detector-model", "huge"))]
     return c
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from engine.cleanup import clean_motion
 from engine.cleanup.contacts import two_bone_ik
+from engine.cleanup.ground import planted_in_image
 from engine.cleanup.detections import frame_flags, identity_segments, usable_frames
 from engine.gaps import fill_gaps
 from engine.sequence import FRAME_DETECTED, FRAME_HELD, FRAME_INTERPOLATED
@@ -54,6 +55,23 @@ def test_planted_feet_do_not_slide_and_bones_stay_constant():
         both = out.contacts[1:, k] & out.contacts[:-1, k]
         slide = np.linalg.norm(np.diff(out.world[:, ankle, :2], axis=0), axis=1)[both] * FPS
         assert np.median(slide) < 0.05
+
+
+def test_feet_still_in_the_image_are_found_as_planted():
+    """The image-based contacts (ground.planted_in_image) need no 3D: a size-based depth that surges
+    cannot hide them. On the walk, filmed level from the side, they are the stance phases; a foot
+    held still in the air is not planted. (The stance's first and last frames are lost to the speed's
+    low-pass; the floor depth needs a few sure frames, not all of them.)"""
+    world, contact = walk(150, FPS)
+    _, uv = view(world, 0.0)
+    scores, detected = np.ones(uv.shape[:2], np.float32), np.ones(len(uv), bool)
+    found = planted_in_image(uv, scores, np.eye(3), FPS, detected)
+    assert found[contact].mean() > 0.5 and not found[~contact].any()   # most of each stance, no swing
+    stand = np.repeat(walk(1, FPS)[0], 60, axis=0)
+    stand[:, RIGHT_ANKLE, 2] += 0.3                             # the right foot held up, still
+    _, uv = view(stand, 0.0)
+    found = planted_in_image(uv, np.ones(uv.shape[:2], np.float32), np.eye(3), FPS, np.ones(60, bool))
+    assert found[:, 0].all() and not found[:, 1].any()
 
 
 def test_a_two_second_gap_is_flagged_and_held_not_invented():

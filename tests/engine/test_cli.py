@@ -20,10 +20,18 @@ def test_lift_end_to_end(engine, tiny_checkpoint, keypoints_file, tmp_path):
     proc = engine("lift", str(keypoints_file), "-o", str(out), "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--seed", "1")
     assert proc.returncode == 0, proc.stderr
     ev = events(proc.stdout)
-    assert ev[0] == {"event": "start", "input": str(keypoints_file), "frames": 60}
+    from engine import __version__
+    from engine.cli import PROTOCOL
+
+    assert ev[0] == {"event": "hello", "engine_version": __version__, "protocol": PROTOCOL}     # the handshake
+    assert {"event": "start", "input": str(keypoints_file), "frames": 60} in ev
     assert ev[-1]["event"] == "done" and ev[-1]["output"] == str(out)
     progress = [e for e in ev if e["event"] == "progress"]
     assert progress and progress[-1]["done"] == progress[-1]["total"]
+    fractions = [e["fraction"] for e in ev if "fraction" in e]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and max(fractions[:-1]) < 1.0
+    assert [e["stage"] for e in ev if e["event"] == "stage"] == ["reading", "loading the model", "smoothing",
+                                                                  "cleaning up", "writing"]
     r = LiftResult.load(out)
     assert r.joints3d.shape == (60, 17, 3) and r.fps == 30.0
     assert r.meta["input_format"] == "keypoints-npz" and r.meta["sampling"]["seed"] == 1
