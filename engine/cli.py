@@ -28,6 +28,10 @@ def emit(event: str, **fields) -> None:
     sys.stdout.flush()
 
 
+def _cancel(*_) -> None:
+    raise KeyboardInterrupt()
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -306,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:       # usage errors (one sentence, see _Parser) and --help
         return int(exc.code or 0)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Both signals cancel, SIGINT too: a process started in the background (a batch job, CI) inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt for it.
+    for cancel_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(cancel_signal, _cancel)
     try:
         return args.func(args)
     except EngineError as exc:
