@@ -179,10 +179,11 @@ def cmd_lift(args) -> int:
             for inp in args.inputs]
         for inp, seq in sequences:
             cutoff_hz(args.smooth, seq.fps, args.smooth_hz, who=Path(inp).name)
-        events.plan([int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames) for _, seq in sequences])
+        frames = [int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames) for _, seq in sequences]
+        events.plan(frames)
         lifter, finished = None, []
-        for (inp, seq), out in zip(sequences, publisher.outputs):
-            emit("start", input=inp, frames=int(seq.joints_world.shape[0] if isinstance(seq, Motion3D) else seq.num_frames))
+        for (inp, seq), out, n in zip(sequences, publisher.outputs, frames):
+            emit("start", input=inp, frames=n)
             t0 = time.perf_counter()
             if isinstance(seq, Motion3D):
                 events.stage(inp, "smoothing")

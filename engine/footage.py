@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .frames import normalise_screen
+from .frames import denormalise_screen, normalise_screen
 from .sequence import FRAME_DETECTED, KeypointSequence, LiftResult
-from .trajectory import DEFAULT_FOCAL
+from .trajectory import DEFAULT_FOCAL, TORSO
 
 HORIZONTAL_FOV_DEG = math.degrees(2 * math.atan(1.0 / DEFAULT_FOCAL))   # 60
-TORSO = (0, 1, 4, 7, 8, 11, 14)
 
 
 def video_meta(meta: dict) -> dict | None:
@@ -76,7 +75,7 @@ def fit_camera(result: LiftResult, keypoints: np.ndarray, scores: np.ndarray, im
     centre, *_ = np.linalg.lstsq(A, rhs, rcond=None)
     q = (p - centre) @ rot                                  # camera coordinates of the world joints
     depth = np.maximum(q[..., 2], 1e-6)
-    px = np.stack([(f * q[..., 0] / depth + 1) * w / 2, (f * q[..., 1] / depth + h / w) * w / 2], -1)
+    px = denormalise_screen(f * q[..., :2] / depth[..., None], w, h)
     err = np.linalg.norm(px - keypoints[:t][detected], axis=-1)[wgt > 0]
     return {
         "model": "pinhole, fixed for the clip, principal point at the image centre",

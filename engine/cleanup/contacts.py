@@ -46,18 +46,29 @@ def detect_contacts(world: np.ndarray, fps: float, floor: np.ndarray) -> np.ndar
     """(T, 17, 3), fps, (T,) floor -> (T, 2) bool contacts, left and right."""
     ankles = world[:, [LEFT_ANKLE, RIGHT_ANKLE]]
     height = ankles[..., 2] - floor[:, None]
-    xy = gaussian(ankles[..., :2], fps, min(SPEED_HZ, fps / 2 - 0.5)) if len(world) > 2 else ankles[..., :2]
-    speed = np.zeros(height.shape)
-    if len(world) > 1:
+    contact = (height < CONTACT_HEIGHT) & (feet_speed(ankles[..., :2], fps) < CONTACT_SPEED)
+    return without_short_runs(contact, MIN_CONTACT_FRAMES)
+
+
+def feet_speed(paths: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 2, D) paths of the two feet -> (T, 2) speed per second after the SPEED_HZ low-pass (each
+    frame: the mean of the steps before and after it; 0 for a single frame)."""
+    xy = gaussian(paths, fps, min(SPEED_HZ, fps / 2 - 0.5)) if len(paths) > 2 else paths
+    speed = np.zeros(paths.shape[:2])
+    if len(paths) > 1:
         step = np.linalg.norm(np.diff(xy, axis=0), axis=-1) * fps
         speed[1:-1] = (step[1:] + step[:-1]) / 2
         speed[0], speed[-1] = step[0], step[-1]
-    contact = (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
-    for k in range(2):
-        for s, e in runs(contact[:, k]):
-            if e - s + 1 < MIN_CONTACT_FRAMES:
-                contact[s:e + 1, k] = False
-    return contact
+    return speed
+
+
+def without_short_runs(mask: np.ndarray, min_frames: int) -> np.ndarray:
+    """(T, K) bool with every run shorter than `min_frames` frames cleared, per column (in place)."""
+    for k in range(mask.shape[1]):
+        for s, e in runs(mask[:, k]):
+            if e - s + 1 < min_frames:
+                mask[s:e + 1, k] = False
+    return mask
 
 
 def _nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gaps import interpolate_missing, runs
+from ..gaps import interpolate_missing
 from ..skeleton import HEAD, LEFT_ANKLE, RIGHT_ANKLE
 from ..smoothing import gaussian
 from ..trajectory import DEFAULT_FOCAL
+from .contacts import feet_speed, without_short_runs
 
 MIN_RAY_DEG = 4.0       # an ankle ray closer to the horizon than this says little about depth
 MAX_RATIO = 2.0         # the floor depth may differ from the size-based one at most this much
@@ -48,7 +49,7 @@ def floor_root(pose_up: np.ndarray, root_up: np.ndarray, keypoints2d: np.ndarray
     if seen.sum() < 5:
         return root_up, {"used": False, "why": "too few confident foot contacts"}
     camera_height = float(np.median(feet[..., 1][seen]))
-    rays = np.concatenate([keypoints2d[:, ankles] / DEFAULT_FOCAL, np.ones((t, 2, 1))], axis=-1) @ rotation.T
+    rays = upright_rays(keypoints2d[:, ankles], rotation)
     below = rays[..., 1] / np.linalg.norm(rays, axis=-1) > np.sin(np.radians(MIN_RAY_DEG))
     if camera_height <= 0:
         return root_up, {"used": False, "why": "the camera is not above the floor"}
@@ -73,12 +74,10 @@ def planted_in_image(keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.n
     body heights per second after the contacts' SPEED_HZ low-pass) at the level of the lower ankle,
     seen with confidence, for at least MIN_STILL_FRAMES frames. The image is first turned upright
     (rays through `rotation`), so "lower" is along gravity, not the image's tilted vertical."""
-    from .contacts import SPEED_HZ
-
     ankles = [LEFT_ANKLE, RIGHT_ANKLE]
     t = len(keypoints2d)
     out = np.zeros((t, 2), bool)
-    rays = np.concatenate([keypoints2d / DEFAULT_FOCAL, np.ones(keypoints2d.shape[:-1] + (1,))], axis=-1) @ rotation.T
+    rays = upright_rays(keypoints2d, rotation)
     flat = rays[..., :2] / np.maximum(rays[..., 2:3], 1e-6)                 # upright image plane
     seen = (scores > 0.3) & detected[:, None]
     both = seen[:, ankles].all(axis=1) & seen[:, HEAD]
@@ -88,15 +87,12 @@ def planted_in_image(keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.n
     if not height > 0:
         return out
     feet = interpolate_missing(flat[:, ankles].reshape(t, 4), seen[:, ankles].all(axis=1)).reshape(t, 2, 2)
-    feet = gaussian(feet, fps, min(SPEED_HZ, fps / 2 - 0.5))
-    step = np.linalg.norm(np.diff(feet, axis=0), axis=-1) * fps / height       # (T-1, 2)
-    speed = np.empty((t, 2))
-    speed[1:-1] = (step[1:] + step[:-1]) / 2
-    speed[0], speed[-1] = step[0], step[-1]
+    speed = feet_speed(feet, fps) / height                                  # body heights per second
     low = flat[:, ankles, 1] >= flat[:, ankles, 1].max(axis=1, keepdims=True) - LOWEST_MARGIN * height
-    out = (speed < STILL_SPEED) & low & seen[:, ankles]
-    for k in range(2):
-        for s, e in runs(out[:, k]):
-            if e - s + 1 < MIN_STILL_FRAMES:
-                out[s:e + 1, k] = False
-    return out
+    return without_short_runs((speed < STILL_SPEED) & low & seen[:, ankles], MIN_STILL_FRAMES)
+
+
+def upright_rays(keypoints2d: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """(..., 2) screen-normalised 2D -> (..., 3) viewing rays (z = 1 before the turn) turned by the
+    (3, 3) upright rotation, so their y runs along gravity."""
+    return np.concatenate([keypoints2d / DEFAULT_FOCAL, np.ones(keypoints2d.shape[:-1] + (1,))], axis=-1) @ rotation.T
