@@ -123,7 +123,8 @@ class Lifter:
         if cleanup and stage is not None:
             stage("cleaning up")
         if cleanup:
-            clean = clean_motion(joints3d, kp, sc, seq.fps, seq.meta.get("gaps"), root_motion=root_motion)
+            clean = clean_motion(joints3d, kp, sc, seq.fps, seq.meta.get("gaps"), root_motion=root_motion,
+                                 image_aspect=h / w)
             joints3d, world, flags, contacts, extra = clean.joints3d, clean.world, clean.frame_flags, clean.contacts, clean.meta
         else:
             world = to_grounded_blender(joints3d, estimate_root_trajectory(joints3d, kp, sc, seq.fps))

@@ -2,13 +2,17 @@
 upright on the floor, with constant bones, planted feet and no invented frames.
 
 `clean_motion` runs, in this order:
-1. detections: which frames hold a real detection; gaps (interpolated when short, held when long)
-   and identity segments (a tracker that jumped to another person starts a new segment);
+1. detections: which frames hold a real detection (joints clamped to the image border count as
+   unseen; a few frames where the 2D snaps elsewhere and back are a glitch); gaps (interpolated
+   when short, held when long) and segments (a tracker that jumped to another person, or a video
+   cut to another zoom or angle, starts a new one);
 2. bones: one length per bone for the clip, every frame rebuilt with them;
 3. upright: the gravity direction in the camera frame, from the plumb line of the frames where
    the person is on their feet;
 4. root: the robust perspective fit of the pelvis path (engine.trajectory), per segment, then
-   moved so that planted feet sit where their rays meet the floor (ground);
+   moved so that planted feet sit where their rays meet the floor (ground); a segment in which the
+   person stays on one spot of the image keeps one depth, and each segment continues where the
+   one before it was;
 5. root motion: free (default), held in place, or along a smoothed path;
 6. contacts: feet on the floor and held still while they touch it, knees solved by two-bone IK.
 Gap frames are kept out of 2-4 and filled after 4 (interpolated or held).
@@ -27,8 +31,9 @@ from ..smoothing import gaussian
 from ..trajectory import estimate_root_trajectory
 from .bones import clip_bone_lengths, with_bone_lengths
 from .contacts import detect_contacts, local_floor, plant_feet
-from .ground import floor_root, planted_in_image
-from .detections import drop_brief_segments, fill_unusable, frame_flags, gap_runs, identity_segments, usable_frames
+from .ground import floor_root, hold_still_depth, planted_in_image
+from .detections import (at_image_edge, drop_brief_segments, fill_unusable, frame_flags, gap_runs, identity_segments, sudden_changes,
+                         usable_frames)
 from .upright import estimate_up, rotation_to_upright
 
 ROOT_MOTIONS = ("free", "in-place", "path")
@@ -46,15 +51,20 @@ class CleanMotion:
 
 
 def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, fps: float,
-                 gaps_report: dict | None = None, root_motion: str = "free", lock_feet: bool = True) -> CleanMotion:
+                 gaps_report: dict | None = None, root_motion: str = "free", lock_feet: bool = True,
+                 image_aspect: float | None = None) -> CleanMotion:
     """(T, 17, 3) root-relative camera-frame joints, (T, 17, 2) screen-normalised 2D, (T, 17) scores,
-    frame rate, the reader's gap report -> `CleanMotion`."""
+    frame rate, the reader's gap report, the image's height / width -> `CleanMotion`. Joints clamped
+    to the image's border count as unseen here."""
     if root_motion not in ROOT_MOTIONS:
         raise ValueError(f"root_motion must be one of {ROOT_MOTIONS}, got {root_motion!r}")
+    scores = np.where(at_image_edge(keypoints2d, image_aspect), 0.0, scores).astype(np.float32)
     usable = usable_frames(keypoints2d, scores, gaps_report)
-    segments = identity_segments(keypoints2d, scores, usable)
+    glitches, shot_cuts = sudden_changes(keypoints2d, scores, usable, fps)
+    usable &= ~glitches
+    segments = identity_segments(keypoints2d, scores, usable, shot_cuts)
     usable = drop_brief_segments(usable, segments, fps)
-    segments = identity_segments(keypoints2d, scores, usable)
+    segments = identity_segments(keypoints2d, scores, usable, shot_cuts)
     flags = frame_flags(usable, fps, segments)
     detected = flags == FRAME_DETECTED
 
@@ -76,20 +86,34 @@ def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarr
     contacts = detect_contacts(first, fps, local_floor(first, fps, detected)) & detected[:, None]
     contacts |= planted_in_image(keypoints2d, scores, rotation, fps, detected)
     root_up, ground_report = floor_root(pose_up, root_up, keypoints2d, scores, rotation, contacts, fps)
+    root_up, still = hold_still_depth(root_up, keypoints2d, scores, rotation, detected, segments)
     pose = pose_up @ rotation                                         # back to the camera frame
-    world = camera_to_blender(pose_up + root_up[:, None])
+    world = _continuous(camera_to_blender(pose_up + root_up[:, None]), segments)
     world = _root_motion(world, root_motion, fps, segments)
     world, contacts, contact_report = plant_feet(world, fps, detected, lock_horizontal=lock_feet and root_motion != "in-place")
     world[..., :2] -= world[:1, ROOT, :2]               # the character starts over the world origin
 
     meta = {
         "cleanup": {"up": up_report, "up_camera": up_report["up_camera"], "root_motion": root_motion,
-                    "floor_depth": ground_report,
+                    "floor_depth": ground_report, "depth_held": still, "shot_cuts": shot_cuts,
                     "bone_lengths_m": [round(float(x), 4) for x in lengths], "contacts": contact_report},
         "gaps": gap_runs(flags),
         "segments": segments,
     }
     return CleanMotion(world.astype(np.float32), pose.astype(np.float32), flags, contacts, meta)
+
+
+def _continuous(world: np.ndarray, segments: list[list[int]]) -> np.ndarray:
+    """Each segment moved over the floor so that it starts where the one before it ended. A segment
+    starts at a video cut (another zoom or angle: its camera-relative root belongs to another camera)
+    or where the tracker jumped to someone else; either way one character is animated, and it should
+    not teleport."""
+    out = world.copy()
+    first_s, first_e = segments[0]
+    anchor = np.median(out[first_s:first_e + 1, ROOT, :2], axis=0)
+    for s, e in segments[1:]:
+        out[s:e + 1, :, :2] += anchor - np.median(out[s:e + 1, ROOT, :2], axis=0)
+    return out
 
 
 def _root_motion(world: np.ndarray, mode: str, fps: float, segments: list[list[int]]) -> np.ndarray:

@@ -26,6 +26,10 @@ TINY_SIZE = 0.4             # a person smaller than this share of the clip's med
 # the detector loses a limb (on the real samples: up to 0.7 sizes and 4x), so they do not cut.
 JUMP_SIZES = 1.0
 MIN_SEGMENT_SECONDS = 0.5   # a segment with less detected time than this is a false detection
+CUT_SIZES = 0.25            # median joint step in one frame (at 30 fps), in body sizes: a cut or a glitch
+CUT_SCORE = 0.3             # joints at least this confident decide it
+GLITCH_SECONDS = 0.5        # a jump that comes back within this is a glitch, not a cut
+EDGE = 0.005                # screen-normalised: a joint this close to the image's border was clamped there
 
 
 def person_centre_size(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +41,19 @@ def person_centre_size(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.nd
         warnings.simplefilter("ignore", RuntimeWarning)
         lo, hi = np.nanmin(big, axis=1), np.nanmax(big, axis=1)
     return (lo + hi) / 2, np.linalg.norm(hi - lo, axis=-1)
+
+
+def at_image_edge(keypoints: np.ndarray, aspect: float | None) -> np.ndarray:
+    """(T, 17) bool: joints on the image's border (within EDGE of it, either side; screen-normalised:
+    x in [-1, 1], y in [-aspect, aspect] with aspect = height / width; y is not checked when the
+    aspect is unknown). Joints well outside the picture are a detector's extrapolation (MediaPipe),
+    scored by it, and kept. Detectors clamp a joint that left the picture to the border and still give it a
+    high score (Detectron2 on the real samples), so its position there says nothing about the body:
+    an ankle stuck on the edge made a leg-raise clip travel 1.7 m."""
+    edge = np.abs(np.abs(keypoints[..., 0]) - 1.0) <= EDGE
+    if aspect is not None:
+        edge |= np.abs(np.abs(keypoints[..., 1]) - aspect) <= EDGE
+    return edge
 
 
 def usable_frames(keypoints: np.ndarray, scores: np.ndarray, gaps_report: dict | None) -> np.ndarray:
@@ -58,11 +75,12 @@ def usable_frames(keypoints: np.ndarray, scores: np.ndarray, gaps_report: dict |
     return usable if t else np.zeros(0, bool)
 
 
-def identity_segments(keypoints: np.ndarray, scores: np.ndarray, usable: np.ndarray) -> list[list[int]]:
-    """Inclusive [start, end] frame runs, one per identity: a new one starts where the person's
-    centre jumps by more than JUMP_SIZES body sizes between two consecutive usable frames (a
-    single-person tracker that switched to someone else; across a gap of k frames, sqrt(k) times
-    as far)."""
+def identity_segments(keypoints: np.ndarray, scores: np.ndarray, usable: np.ndarray,
+                      shot_cuts: list[int] | tuple = ()) -> list[list[int]]:
+    """Inclusive [start, end] frame runs, one per identity and shot: a new one starts where the
+    person's centre jumps by more than JUMP_SIZES body sizes between two consecutive usable frames
+    (a single-person tracker that switched to someone else; across a gap of k frames, sqrt(k) times
+    as far), and at each of `shot_cuts` (see `sudden_changes`)."""
     t = len(scores)
     if t == 0:
         return []
@@ -74,9 +92,59 @@ def identity_segments(keypoints: np.ndarray, scores: np.ndarray, usable: np.ndar
         jump = np.linalg.norm(centre[b] - centre[a]) / max(size[a], size[b], 1e-6)
         if jump > allowed:
             cuts.append(int(b))
+    cuts = sorted({*cuts, *(int(c) for c in shot_cuts if 0 < c < t)})
     starts = [0, *cuts]
     ends = [c - 1 for c in cuts] + [t - 1]
     return [[s, e] for s, e in zip(starts, ends)]
+
+
+def sudden_changes(keypoints: np.ndarray, scores: np.ndarray, usable: np.ndarray,
+                   fps: float) -> tuple[np.ndarray, list[int]]:
+    """Frames where the 2D changes more than a body can move: (T,) bool glitch frames, and the shot
+    cuts (frame indices).
+
+    Between two consecutive usable frames the median joint (over the joints confident in both) moves
+    more than CUT_SIZES of the clip's median body size (box diagonal). Real motion stays far below
+    that (the real samples' 99th percentile is 0.01-0.09 at 30 fps); edited exercise videos cut to
+    another zoom or angle, and detectors snap to something else for a few frames. If the 2D comes
+    back to where it was within GLITCH_SECONDS, the frames in between are a glitch (not usable, so
+    they become a flagged gap); otherwise the video cut there, and a new segment starts: its depth
+    and floor are the new shot's, and its root continues from where the last one ended."""
+    t = len(keypoints)
+    glitch = np.zeros(t, bool)
+    cuts: list[int] = []
+    _, size = person_centre_size(keypoints, scores)
+    idx = np.flatnonzero(usable)
+    if t < 2 or idx.size < 2:
+        return glitch, cuts
+    body = float(np.nanmedian(size[idx]))
+    if not body > 0:
+        return glitch, cuts
+    limit = CUT_SIZES * max(1.0, 30.0 / fps) * body
+    confident = scores > CUT_SCORE
+
+    def moved(a: int, b: int) -> float:
+        both = confident[a] & confident[b]
+        if both.sum() < MIN_JOINTS:
+            return 0.0
+        return float(np.median(np.linalg.norm(keypoints[b, both] - keypoints[a, both], axis=-1)))
+
+    horizon = max(1, int(round(GLITCH_SECONDS * fps)))
+    i = 0
+    while i < idx.size - 1:
+        a, b = int(idx[i]), int(idx[i + 1])
+        if moved(a, b) <= limit * (b - a) ** 0.5:
+            i += 1
+            continue
+        back = next((k for k in range(i + 2, idx.size) if idx[k] - a <= horizon
+                     and moved(a, int(idx[k])) <= limit), None)
+        if back is None:
+            cuts.append(b)
+            i += 1
+        else:
+            glitch[b:int(idx[back])] = True
+            i = back
+    return glitch, cuts
 
 
 def drop_brief_segments(usable: np.ndarray, segments: list[list[int]], fps: float) -> np.ndarray:

@@ -28,6 +28,7 @@ from ..skeleton import HEAD, LEFT_ANKLE, RIGHT_ANKLE
 from ..smoothing import gaussian
 from ..trajectory import DEFAULT_FOCAL
 from .contacts import feet_speed, without_short_runs
+from .detections import person_centre_size
 
 MIN_RAY_DEG = 4.0       # an ankle ray closer to the horizon than this says little about depth
 MAX_RATIO = 2.0         # the floor depth may differ from the size-based one at most this much
@@ -96,3 +97,41 @@ def upright_rays(keypoints2d: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     """(..., 2) screen-normalised 2D -> (..., 3) viewing rays (z = 1 before the turn) turned by the
     (3, 3) upright rotation, so their y runs along gravity."""
     return np.concatenate([keypoints2d / DEFAULT_FOCAL, np.ones(keypoints2d.shape[:-1] + (1,))], axis=-1) @ rotation.T
+
+
+STILL_FOOTPRINT = 0.12   # body sizes: the lowest joint's image height may wander this much (5th-95th)
+STILL_SIDEWAYS = 0.35    # body sizes: and the pelvis sideways this much
+
+
+def hold_still_depth(root_up: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.ndarray,
+                     detected: np.ndarray, segments: list[list[int]]) -> tuple[np.ndarray, list[bool]]:
+    """Segments in which the person stays on one spot of the image keep one depth.
+
+    With a still camera, how far away a person is shows in where they meet the floor: the image
+    height of their lowest point. When that stays within STILL_FOOTPRINT body sizes and the pelvis
+    within STILL_SIDEWAYS sideways, the person has not moved towards or away from the camera, and
+    depth changes of the size-based fit are the model's shape errors (an exercise on a mat surged up
+    to 2 m). Such a segment's root is moved along its viewing ray to the segment's median depth, so
+    it still projects onto the 2D pelvis. Returns the root and, per segment, whether it was held."""
+    out = root_up.copy()
+    held = []
+    flat = upright_rays(keypoints2d, rotation)
+    flat = flat[..., :2] / np.maximum(flat[..., 2:3], 1e-6)
+    seen = (scores > 0.3) & detected[:, None]
+    for s, e in segments:
+        f, ok = flat[s:e + 1], seen[s:e + 1]
+        frames = ok.sum(axis=1) >= 6
+        size = float(np.median(person_centre_size(f[frames], ok[frames].astype(np.float32))[1])) if frames.any() else 0.0
+        if not size > 0 or frames.sum() < 10 or not ok[frames, 0].all():
+            held.append(False)
+            continue
+        lowest = np.array([f[i, ok[i], 1].max() for i in np.flatnonzero(frames)])
+        pelvis_x = f[frames, 0, 0]
+        band = np.subtract(*np.percentile(lowest, [95, 5])) / size
+        side = np.subtract(*np.percentile(pelvis_x, [95, 5])) / size
+        still = band < STILL_FOOTPRINT and side < STILL_SIDEWAYS
+        held.append(bool(still))
+        if still:
+            depth = out[s:e + 1, 2]
+            out[s:e + 1] *= (np.median(depth[detected[s:e + 1]]) / np.maximum(depth, 1e-3))[:, None]
+    return out, held

@@ -7,8 +7,8 @@ import pytest
 
 from engine.cleanup import clean_motion
 from engine.cleanup.contacts import two_bone_ik
-from engine.cleanup.ground import planted_in_image
-from engine.cleanup.detections import frame_flags, identity_segments, usable_frames
+from engine.cleanup.ground import hold_still_depth, planted_in_image
+from engine.cleanup.detections import at_image_edge, frame_flags, identity_segments, sudden_changes, usable_frames
 from engine.gaps import fill_gaps
 from engine.sequence import FRAME_DETECTED, FRAME_HELD, FRAME_INTERPOLATED
 from engine.skeleton import LEFT_ANKLE, RIGHT_ANKLE, bone_lengths
@@ -151,3 +151,55 @@ def test_the_shipped_model_flags_a_two_second_gap_instead_of_animating_it(repo):
     lengths = bone_lengths(result.joints3d)
     assert (lengths.std(axis=0) / lengths.mean(axis=0)).max() < 1e-4
     assert result.contacts[:150].any()
+
+
+def _standing(frames: int) -> np.ndarray:
+    """The walker's first pose held for `frames` frames, arms swinging: an exercise on one spot."""
+    world = np.repeat(walk(1, FPS)[0], frames, axis=0)
+    t = np.arange(frames) / FPS
+    world[:, [13, 16], 2] += 0.3 * np.sin(2 * np.pi * t)[:, None]
+    return world
+
+
+def test_a_glitch_is_a_gap_and_a_cut_starts_a_segment():
+    """Edited videos cut to another zoom, and detectors snap elsewhere for a few frames: the few
+    frames that come back are a flagged gap; a change that stays starts a new segment."""
+    _, uv = view(_standing(120), 10.0)
+    scores = np.ones(uv.shape[:2], np.float32)
+    uv[40:43] += np.array([0.5, 0.1], np.float32)             # three frames on something else
+    uv[80:] = uv[80:] * 1.6 + np.array([0.1, 0.2], np.float32)   # the video zooms in and stays
+    glitch, cuts = sudden_changes(uv, scores, np.ones(120, bool), FPS)
+    assert np.flatnonzero(glitch).tolist() == [40, 41, 42] and cuts == [80]
+    joints, _ = view(_standing(120), 10.0)
+    out = clean_motion(joints, uv, scores, FPS)
+    assert (out.frame_flags[40:43] == FRAME_INTERPOLATED).all()
+    assert [s for s, _ in out.meta["segments"]] == [0, 80]
+    pelvis = out.world[:, 0, :2]
+    assert np.linalg.norm(pelvis[80:].mean(0) - pelvis[:80].mean(0)) < 0.05   # no teleport at the cut
+    _, walk_uv = view(walk(120, FPS)[0], 10.0)                 # a brisk walk is neither
+    glitch, cuts = sudden_changes(walk_uv, scores, np.ones(120, bool), FPS)
+    assert not glitch.any() and cuts == []
+
+
+def test_a_person_on_one_spot_keeps_one_depth_and_a_walker_does_not():
+    """The size-based depth of an exercise on a mat wandered up to 2 m; a person whose lowest point
+    and pelvis stay put in the image is held at one depth along the pelvis's viewing ray."""
+    _, uv = view(_standing(180), 10.0)
+    scores = np.ones(uv.shape[:2], np.float32)
+    t = np.arange(180) / FPS
+    true = np.array([0.0, 0.5, 5.0])
+    wander = 1.0 + 0.3 * np.sin(2 * np.pi * t / 3)[:, None]   # +-1.5 m of depth error
+    root = true * wander
+    held, still = hold_still_depth(root, uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]])
+    assert still == [True]
+    assert np.ptp(held[:, 2]) < 1e-6 and abs(held[0, 2] - 5.0) < 0.2
+    assert np.allclose(held[:, :2] / held[:, 2:], root[:, :2] / root[:, 2:])   # same image position
+    _, walk_uv = view(walk(180, FPS)[0], 10.0)
+    kept, still = hold_still_depth(root, walk_uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]])
+    assert still == [False] and np.array_equal(kept, root)
+
+
+def test_joints_clamped_to_the_image_border_count_as_unseen():
+    uv = np.array([[[0.995, 0.0], [-1.0, 0.1], [0.5, 0.5625], [1.4, 0.0], [0.2, 0.3]]], np.float32)
+    assert at_image_edge(uv, 0.5625).tolist() == [[True, True, True, False, False]]
+    assert at_image_edge(uv, None).tolist() == [[True, True, False, False, False]]
