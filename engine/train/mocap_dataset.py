@@ -114,9 +114,10 @@ def source_files(source: str, root: Path) -> list[Path]:
     if source == "custom":
         folder = root / "custom"
         return sorted([*folder.rglob("*.bvh"), *folder.rglob("*.bvh.gz")])
-    if source == "cmu-extra":   # cgspeed's BVH skeletons have no H36M mapping yet, so they are not read
+    if source == "cmu-extra":
         folder = root / "cmu-extra"
-        return sorted([*folder.glob("asfamc/*/*.amc.gz"), *folder.glob("motion-prediction/*/*/*.txt.gz")])
+        return sorted([*folder.glob("asfamc/*/*.amc.gz"), *folder.glob("motion-prediction/*/*/*.txt.gz"),
+                       *folder.glob("cgspeed/*.bvh.gz")])
     raise MocapError(f"Unknown mocap source {source!r}; expected one of {', '.join(SOURCES)}.")
 
 
@@ -190,13 +191,17 @@ def clip_from_file(path: str | Path, source: str, fps: float = 30.0, cmu_index: 
 
 
 def cmu_extra_clip(path: Path, root: Path, fps: float, index: dict[str, str]) -> MocapClip:
-    """One cmu-extra file (ASF/AMC or motion-prediction exp-map) -> `MocapClip`, on its own skeleton."""
+    """One cmu-extra file (ASF/AMC, motion-prediction exp-map, or cgspeed BVH) -> `MocapClip`, on its
+    own skeleton (cgspeed's three through their built-in mappings, `maps/cgspeed_*.json`)."""
     from .asf_amc import read_amc_h36m
     from .expmap_cmu import read_expmap_h36m
 
     rel = path.relative_to(root / "cmu-extra").as_posix()
     if rel.endswith(".amc.gz"):
         joints, src_fps = read_amc_h36m(path.parent / f"{path.parent.name}.asf.gz", path)
+    elif rel.endswith(".bvh.gz"):
+        bvh = read_bvh(path)            # frame 0 is cgspeed's added T-pose (the folder's README)
+        joints, src_fps = to_h36m(bvh, resolve_mapping(bvh.names), slice(1, None)), bvh.fps
     else:
         joints, src_fps = read_expmap_h36m(path)
     step = _frame_step(src_fps, fps)

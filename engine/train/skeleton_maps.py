@@ -6,7 +6,8 @@ virtual sites fixed in a source bone's frame (for points a skeleton lacks, e.g. 
 head) and the unit scale to metres. One linear form covers picked joints, midpoints and
 extrapolations, so applying a mapping is one matrix product over all frames.
 
-Built-in: `bandai` and `cmu_cc_base`. Any other BVH library goes through `auto_mapping`, which
+Built-in: `bandai`, `cmu_cc_base` and cgspeed's three CMU conversions (`cgspeed_daz43`,
+`cgspeed_mb31`, `cgspeed_max31`). Any other BVH library goes through `auto_mapping`, which
 matches common joint names (Hips/LeftUpLeg/LeftArm/..., `mixamorig:`, `CC_Base_`, Bandai), and a
 user JSON file in the same format overrides any part of it (`resolve_mapping(names, override)`).
 """
@@ -23,7 +24,7 @@ from ..skeleton import JOINT_NAMES
 from .bvh import Bvh, MocapError, forward_kinematics
 
 MAPS_DIR = Path(__file__).with_name("maps")
-BUILTIN = ("bandai", "cmu_cc_base")
+BUILTIN = ("bandai", "cmu_cc_base", "cgspeed_daz43", "cgspeed_mb31", "cgspeed_max31")
 
 
 def load_mapping(name_or_path: str | Path) -> dict:
@@ -44,6 +45,13 @@ def detect_builtin(names: list[str]) -> str | None:
         return "bandai"
     if "CC_Base_Hip" in names and "CC_Base_NeckTwist01" in names:
         return "cmu_cc_base"
+    # cgspeed's three conversions of the CMU database (the cmu-extra folder's README)
+    if {"abdomen", "lThigh", "rShin", "lShldr"} <= set(names):
+        return "cgspeed_daz43"
+    if {"LHipJoint", "LowerBack", "Neck1", "LeftUpLeg", "LeftFingerBase"} <= set(names):
+        return "cgspeed_mb31"
+    if {"LHipJoint", "lowerback", "Chest2", "lowerneck", "LeftElbow"} <= set(names):
+        return "cgspeed_max31"
     return None
 
 

@@ -33,7 +33,7 @@ SOURCES: dict[str, MocapSource] = {
     "cmu": MocapSource("CMU mocap subset", owner="CMU Graphics Lab",
                        terms="CMU: the mocap.cs.cmu.edu terms"),
     "custom": MocapSource("a custom BVH library", terms="custom: its own licence"),
-    "cmu-extra": MocapSource("CMU mocap extra trials (ASF/AMC, motion-prediction set)", owner="CMU Graphics Lab",
+    "cmu-extra": MocapSource("CMU mocap extra trials (ASF/AMC, motion-prediction set, cgspeed BVH)", owner="CMU Graphics Lab",
                              terms="CMU: the mocap.cs.cmu.edu terms"),
 }
 
