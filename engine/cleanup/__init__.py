@@ -86,7 +86,7 @@ def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarr
     contacts = detect_contacts(first, fps, local_floor(first, fps, detected)) & detected[:, None]
     contacts |= planted_in_image(keypoints2d, scores, rotation, fps, detected)
     root_up, ground_report = floor_root(pose_up, root_up, keypoints2d, scores, rotation, contacts, fps)
-    root_up, still = hold_still_depth(root_up, keypoints2d, scores, rotation, detected, segments)
+    root_up, still = hold_still_depth(root_up, keypoints2d, scores, rotation, detected, segments, fps)
     pose = pose_up @ rotation                                         # back to the camera frame
     world = _continuous(camera_to_blender(pose_up + root_up[:, None]), segments)
     world = _root_motion(world, root_motion, fps, segments)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..gaps import interpolate_missing
-from ..skeleton import HEAD, LEFT_ANKLE, RIGHT_ANKLE
-from ..smoothing import gaussian
+from ..skeleton import HEAD, LEFT_ANKLE, RIGHT_ANKLE, ROOT
+from ..smoothing import gaussian, running_percentile
 from ..trajectory import DEFAULT_FOCAL
 from .contacts import feet_speed, without_short_runs
 from .detections import person_centre_size
@@ -99,39 +99,48 @@ def upright_rays(keypoints2d: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     return np.concatenate([keypoints2d / DEFAULT_FOCAL, np.ones(keypoints2d.shape[:-1] + (1,))], axis=-1) @ rotation.T
 
 
-STILL_FOOTPRINT = 0.12   # body sizes: the lowest joint's image height may wander this much (5th-95th)
-STILL_SIDEWAYS = 0.35    # body sizes: and the pelvis sideways this much
+STILL_FOOTPRINT = 0.12   # body sizes: the floor line's image height may wander this much (5th-95th percentile)
+FLOOR_LINE_SECONDS = 1.0  # the floor line: the running 90th percentile of the lowest joint's image height
+MIN_DEPTH = 0.3           # metres: a root nearer the camera than this is a failed fit, not a direction
 
 
 def hold_still_depth(root_up: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.ndarray,
-                     detected: np.ndarray, segments: list[list[int]]) -> tuple[np.ndarray, list[bool]]:
-    """Segments in which the person stays on one spot of the image keep one depth.
+                     detected: np.ndarray, segments: list[list[int]], fps: float) -> tuple[np.ndarray, list[dict]]:
+    """Segments in which the person keeps their distance from the camera keep one depth.
 
-    With a still camera, how far away a person is shows in where they meet the floor: the image
-    height of their lowest point. When that stays within STILL_FOOTPRINT body sizes and the pelvis
-    within STILL_SIDEWAYS sideways, the person has not moved towards or away from the camera, and
-    depth changes of the size-based fit are the model's shape errors (an exercise on a mat surged up
-    to 2 m). Such a segment's root is moved along its viewing ray to the segment's median depth, so
-    it still projects onto the 2D pelvis. Returns the root and, per segment, whether it was held."""
+    With a still camera over a level floor, how far away a person is shows in where they meet the
+    floor: the image height of their lowest point (the floor line). When that stays within
+    STILL_FOOTPRINT body sizes (5th to 95th percentile over the frames that see the pelvis and at
+    least six joints), the person has not moved towards or away from the camera, whatever they do
+    on the spot or sideways, and the size-based fit's depth changes are the model's shape errors (an
+    exercise on a mat surged up to 2 m). Such a segment's root keeps its viewing ray (so it still
+    projects onto the 2D pelvis, and a walk across the picture keeps its path) at the segment's
+    median depth. Returns the root and, per segment, a report: held or not, and the floor line's
+    spread in body sizes."""
     out = root_up.copy()
-    held = []
+    reports = []
     flat = upright_rays(keypoints2d, rotation)
+    pelvis_rays = flat[:, ROOT] / np.maximum(flat[:, ROOT, 2:3], 1e-6)
     flat = flat[..., :2] / np.maximum(flat[..., 2:3], 1e-6)
     seen = (scores > 0.3) & detected[:, None]
     for s, e in segments:
         f, ok = flat[s:e + 1], seen[s:e + 1]
-        frames = ok.sum(axis=1) >= 6
-        size = float(np.median(person_centre_size(f[frames], ok[frames].astype(np.float32))[1])) if frames.any() else 0.0
-        if not size > 0 or frames.sum() < 10 or not ok[frames, 0].all():
-            held.append(False)
+        frames = (ok.sum(axis=1) >= 6) & ok[:, ROOT]
+        depth = out[s:e + 1, 2]
+        fitted = detected[s:e + 1] & (depth > MIN_DEPTH)
+        if frames.sum() < 10 or not fitted.any():
+            reports.append({"held": False})
             continue
-        lowest = np.array([f[i, ok[i], 1].max() for i in np.flatnonzero(frames)])
-        pelvis_x = f[frames, 0, 0]
-        band = np.subtract(*np.percentile(lowest, [95, 5])) / size
-        side = np.subtract(*np.percentile(pelvis_x, [95, 5])) / size
-        still = band < STILL_FOOTPRINT and side < STILL_SIDEWAYS
-        held.append(bool(still))
-        if still:
-            depth = out[s:e + 1, 2]
-            out[s:e + 1] *= (np.median(depth[detected[s:e + 1]]) / np.maximum(depth, 1e-3))[:, None]
-    return out, held
+        size = float(np.median(person_centre_size(f[frames], ok[frames].astype(np.float32))[1]))
+        # where the body meets the floor, second by second: the lowest joint's image height (y runs
+        # down) at its running 90th percentile, so a jump, a raised leg or a bad frame is no step
+        lowest = np.where(ok, f[..., 1], -np.inf).max(axis=1)[frames]
+        lowest = running_percentile(lowest, max(1, int(round(FLOOR_LINE_SECONDS * fps))) | 1, 90.0)
+        footprint = float(np.subtract(*np.percentile(lowest, [95, 5]))) / size
+        held = footprint < STILL_FOOTPRINT
+        reports.append({"held": bool(held), "footprint": round(footprint, 3)})
+        if held:
+            ray = np.where((depth > MIN_DEPTH)[:, None], out[s:e + 1] / np.maximum(depth, MIN_DEPTH)[:, None],
+                           pelvis_rays[s:e + 1])
+            out[s:e + 1] = ray * np.median(depth[fitted])
+    return out, reports

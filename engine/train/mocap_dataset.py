@@ -30,12 +30,16 @@ from .skeleton_maps import resolve_mapping, to_h36m
 from .sources import DEFAULT_SOURCES
 
 SOURCES = ("bandai1", "bandai2", "cmu", "custom", "cmu-extra")
-SPLITS = ("train", "val", "test", "cross", "all")
+SPLITS = ("train", "val", "test", "cross", "held", "all")
 # The `cross` split: people, skeletons and activities the training data does not have, each on its own
 # joint definitions (never retargeted to Bandai): CMU subjects 01 (playground) and 11 (soccer) from
 # their own ASF skeletons, and the test files of the CMU motion-prediction set (subject 02's skeleton).
 CROSS_SOURCES = ("cmu-extra",)
 CMU_EXTRA_CROSS = ("asfamc/", "motion-prediction/test/")
+# The cross split's people in the CMU subset: subject 01's other playground trials (001_01, 001_08,
+# 001_14, retargeted like the rest of that subset). They are in no split ("held"), so that training
+# never sees the cross split's people; weights trained before 2026-12-02 (fourth session) did.
+CROSS_CMU_SUBJECTS = ("cmu_001_", "cmu_011_")
 CACHE_VERSION = "mocap-v1"
 ANKLE_HEIGHT = 0.08   # metres; H36M's ankle joint sits this far above the floor when standing
 
@@ -98,6 +102,8 @@ def is_cross(name: str, source: str) -> bool:
 def split_of(clip: MocapClip) -> str:
     if is_cross(clip.name, clip.source):
         return "cross"
+    if clip.source == "cmu" and clip.name.startswith(CROSS_CMU_SUBJECTS):
+        return "held"
     if is_test(clip.name, clip.source, clip.style):
         return "test"
     return "val" if is_val(clip.name) else "train"

@@ -181,22 +181,27 @@ def test_a_glitch_is_a_gap_and_a_cut_starts_a_segment():
     assert not glitch.any() and cuts == []
 
 
-def test_a_person_on_one_spot_keeps_one_depth_and_a_walker_does_not():
-    """The size-based depth of an exercise on a mat wandered up to 2 m; a person whose lowest point
-    and pelvis stay put in the image is held at one depth along the pelvis's viewing ray."""
+def test_a_person_who_keeps_their_distance_keeps_one_depth():
+    """The size-based depth of an exercise on a mat wandered up to 2 m. Where the body meets the
+    floor in the image says how far away it is: a person on one spot, or walking across the picture,
+    is held at one depth along the pelvis's viewing ray; one walking away from the camera is not."""
     _, uv = view(_standing(180), 10.0)
     scores = np.ones(uv.shape[:2], np.float32)
     t = np.arange(180) / FPS
     true = np.array([0.0, 0.5, 5.0])
-    wander = 1.0 + 0.3 * np.sin(2 * np.pi * t / 3)[:, None]   # +-1.5 m of depth error
-    root = true * wander
-    held, still = hold_still_depth(root, uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]])
-    assert still == [True]
+    root = true * (1.0 + 0.3 * np.sin(2 * np.pi * t / 3)[:, None])   # +-1.5 m of depth error
+    held, report = hold_still_depth(root, uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]], FPS)
+    assert [r["held"] for r in report] == [True]
     assert np.ptp(held[:, 2]) < 1e-6 and abs(held[0, 2] - 5.0) < 0.2
     assert np.allclose(held[:, :2] / held[:, 2:], root[:, :2] / root[:, 2:])   # same image position
-    _, walk_uv = view(walk(180, FPS)[0], 10.0)
-    kept, still = hold_still_depth(root, walk_uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]])
-    assert still == [False] and np.array_equal(kept, root)
+    across = walk(180, FPS)[0]
+    _, across_uv = view(across, 10.0)
+    _, report = hold_still_depth(root, across_uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]], FPS)
+    assert [r["held"] for r in report] == [True]
+    away = across[..., [1, 0, 2]]                               # the same walk, away from the camera
+    _, away_uv = view(away, 10.0)
+    kept, report = hold_still_depth(root, away_uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]], FPS)
+    assert [r["held"] for r in report] == [False] and np.array_equal(kept, root)
 
 
 def test_joints_clamped_to_the_image_border_count_as_unseen():

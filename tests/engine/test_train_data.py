@@ -500,6 +500,19 @@ def test_cross_split_holds_other_people_on_their_own_skeletons():
 
 @pytest.mark.shared
 @needs_shared
+def test_the_cross_splits_people_are_in_no_training_split():
+    """Subject 01 (the cross split's playground climber) also has three trials in the CMU subset;
+    they are held out of every split, so training never sees a cross person's motion."""
+    from engine.train.mocap_dataset import load_clips, split_of
+
+    clips = load_clips("all", root=MOCAP, sources=("cmu",), limit=4)
+    assert [c.name for c in clips[:3]] == ["cmu_001_01", "cmu_001_08", "cmu_001_14"]
+    assert [split_of(c) for c in clips[:3]] == ["held"] * 3
+    assert split_of(clips[3]) in ("train", "val")          # subject 02 trains as before
+
+
+@pytest.mark.shared
+@needs_shared
 def test_evaluate_reports_the_cross_split(tiny_checkpoint, tmp_path):
     import json
 
