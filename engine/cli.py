@@ -292,6 +292,7 @@ TRAINING_COMMANDS = {     # name -> (module with main(argv), help); each is also
     "prepare-data": ("engine.train.prepare", "build the motion-capture cache (see its --help)"),
     "tables": ("engine.train.tables", "model-card Markdown tables from evaluate --output files (see its --help)"),
     "export-weights": ("engine.train.export_weights", "turn a training run into the shipped fp16 checkpoint (see its --help)"),
+    "fit-face-map": ("engine.train.fit_face_map", "fit the map that places a missing nose and head top (see its --help)"),
     "make-demo": ("engine.train.make_demo", "write the bundled demo keypoints from a held-out clip (see its --help)"),
 }
 

@@ -25,6 +25,7 @@ from .cleanup import clean_motion
 from .errors import EngineError
 from .frames import normalise_screen, to_grounded_blender
 from .limits import MAX_SEED
+from .missing_face import place_missing_face
 from .reprojection import reprojection_error, summarise as summarise_reprojection
 from .sequence import KeypointSequence, LiftResult
 from .skeleton import FLIP_PERMUTATION, flip_left_right
@@ -53,6 +54,8 @@ class SamplingSettings:
     action_window: int = 181
     # Turn a virtual camera to each window's person before the model sees it (engine.view_aim).
     aim: str = "window"
+    # Place a nose and head top the detector did not give from the body (engine.missing_face).
+    place_face: bool = True
 
     def __post_init__(self) -> None:
         """Refuse settings the sampler would silently bend (0 steps ran as 1) or crash on."""
@@ -114,7 +117,8 @@ class Lifter:
         w, h = seq.image_size
         kp = normalise_screen(seq.keypoints, w, h)
         sc = seq.scores.astype(np.float32)
-        joints3d, action_probs, style_probs = self.lift_normalised(kp, sc, s, progress)
+        kp_model, sc_model, face_placed = self.model_input(kp, sc, s)
+        joints3d, action_probs, style_probs = self.lift_normalised(kp_model, sc_model, s, progress)
         if stage is not None:
             stage("smoothing")
         joints3d = joints3d - joints3d[:, :1]          # exactly root-relative
@@ -137,6 +141,7 @@ class Lifter:
             "source": seq.meta, "device": str(self.device), "sampling": asdict(s),
             "smoothing": {"method": smoothing, "hz": cutoff_hz(smoothing, seq.fps, smooth_hz)}, "image_size": list(seq.image_size),
             "reprojection": summarise_reprojection(reprojection_error(joints3d, kp, sc)),
+            "face_placed_frames": int(face_placed.sum()),
             "style_names": list(cfg.styles), "text_encoder": self.meta["info"].get("text_encoder", {}),
             "root_trajectory_camera": "estimated with an assumed 60-degree horizontal field of view",
             **extra,
@@ -144,6 +149,13 @@ class Lifter:
         return LiftResult(joints3d=joints3d, joints3d_world=world, fps=seq.fps, action_names=list(cfg.actions),
                           action_probs=action_probs.astype(np.float32), prompt=prompts, meta=meta,
                           frame_flags=flags, contacts=contacts)
+
+    @staticmethod
+    def model_input(kp: np.ndarray, sc: np.ndarray, s: SamplingSettings):
+        """What the model is given for the detector's 2D, and the (T,) frames where a missing nose
+        or head top was placed from the body (`s.place_face`). The clean-up and the checks keep the
+        detector's own 2D."""
+        return place_missing_face(kp, sc) if s.place_face else (kp, sc, np.zeros(len(sc), bool))
 
     def lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress=None):
         """Screen-normalised 2D (T, 17, 2) + scores (T, 17) -> 3D (T, 17, 3), per-frame action and

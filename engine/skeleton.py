@@ -22,7 +22,9 @@ LEFT_KNEE, RIGHT_KNEE = 5, 2
 LEFT_HIP, RIGHT_HIP = 4, 1
 LEFT_SHOULDER, RIGHT_SHOULDER = 11, 14
 THORAX = 8
+NOSE = 9                  # "neck" in H36M's names: detectors give the nose there
 HEAD = 10                 # the top of the head in H36M's layout
+FACE = (NOSE, HEAD)       # the joints detectors miss together (engine.missing_face)
 
 # (parent, child) for every joint but the root, in joint order.
 BONES: tuple[tuple[int, int], ...] = tuple((PARENTS[j], j) for j in range(1, NUM_JOINTS))

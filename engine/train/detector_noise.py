@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import FLIP_PAIRS, FLIP_PERMUTATION, flip_left_right
+from ..skeleton import FACE, FLIP_PAIRS, FLIP_PERMUTATION, flip_left_right
 
 # Relative jitter per joint (COCO keypoint sigmas, mapped onto H36M-17): wrists and ankles are
 # noisier than hips and shoulders; derived joints (pelvis, spine, thorax) are averages, so calmer.
@@ -67,7 +67,6 @@ def add_detector_noise(clean: np.ndarray, rng: np.random.Generator,
 
 # Joints detectors miss together (issue #21): the face (nose, head top) for long stretches, and a
 # limb's elbow and wrist or knee and ankle when it leaves the frame or is hidden.
-FACE = (9, 10)
 LIMB_ENDS = ((12, 13), (15, 16), (2, 3), (5, 6))
 
 

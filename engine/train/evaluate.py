@@ -41,7 +41,7 @@ from ..view_aim import AIM_MODES
 from ..metrics import all_metrics
 from ..motion_quality import lowest_ankle_height
 from ..sequence import KeypointSequence
-from ..skeleton import LEFT_ANKLE, RIGHT_ANKLE
+from ..skeleton import FACE, LEFT_ANKLE, RIGHT_ANKLE
 from ..smoothing import METHODS, cutoff_hz, smooth
 
 METRICS = ("mpjpe", "p_mpjpe", "mpjve", "accel")
@@ -70,6 +70,9 @@ def parse_args(argv):
     p.add_argument("--mocap-root", default=None)
     p.add_argument("--limit-clips", type=int, default=None, help="first N clips per source (tests)")
     p.add_argument("--output", default=None, help="write the results as JSON here")
+    p.add_argument("--missing", default="none", choices=["none", "face"],
+                   help="face: the nose and head top missing in every frame, as many detectors give them; adds a row "
+                        "without engine.missing_face's placement")
     p.add_argument("--motion", action="store_true",
                    help="also lift each clip with the whole lift pipeline (noisy 2D) and report lean and floor errors")
     return p.parse_args(argv)
@@ -83,8 +86,9 @@ def effective_cutoff(method: str, clips, hz: float | None):
 
 
 def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, smoothing: str = "none",
-             smooth_hz: float | None = None, cameras: str = "aimed") -> dict:
-    """{setting name: {"overall": {...}, "per_action": {action: {...}}}} for clean and noisy input."""
+             smooth_hz: float | None = None, cameras: str = "aimed", missing: str = "none") -> dict:
+    """{setting name: {"overall": {...}, "per_action": {action: {...}}}} for clean and noisy input.
+    `missing="face"`: both inputs lose the nose and head top in every frame (score 0)."""
     from .labels import ACTION_VOCAB, STYLE_VOCAB
     from .mocap_dataset import WindowSampler
 
@@ -100,8 +104,11 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, 
         for input_name in ("clean", "noisy"):
             kp = data["keypoints2d_clean" if input_name == "clean" else "keypoints2d"].astype(np.float32)
             sc = np.ones((t, 17), np.float32) if input_name == "clean" else data["scores"].astype(np.float32)
+            if missing == "face":
+                kp[:, FACE], sc[:, FACE] = 0.0, 0.0
             for name, settings in settings_by_name.items():
-                pred, a_probs, s_probs = lifter.lift_normalised(kp, sc, settings)
+                kp_model, sc_model, _ = lifter.model_input(kp, sc, settings)
+                pred, a_probs, s_probs = lifter.lift_normalised(kp_model, sc_model, settings)
                 pred = smooth(pred - pred[:, :1], clip.fps, smoothing, smooth_hz)
                 m = all_metrics(pred, gt)
                 a_ok = (np.array(actions)[a_probs.argmax(-1)] == action).mean()
@@ -218,6 +225,8 @@ def main(argv=None) -> int:
     settings = {"H=1": replace(base, hypotheses=1, flip=False)}
     if args.flip:
         settings["H=1 flip"] = replace(base, hypotheses=1, flip=True)
+    if args.missing == "face":
+        settings["H=1 face unplaced"] = replace(base, hypotheses=1, flip=False, place_face=False)
     if args.hypotheses > 1:
         settings[f"H={args.hypotheses} mean"] = replace(base, hypotheses=args.hypotheses, aggregation="mean", flip=False)
         settings[f"H={args.hypotheses} jpma"] = replace(base, hypotheses=args.hypotheses, aggregation="jpma", flip=False)
@@ -226,8 +235,8 @@ def main(argv=None) -> int:
                "frames": int(sum(len(c.joints) for c in clips)), "preset": args.preset,
                "sampling": asdict(base),
                "smoothing": {"method": args.smooth, "hz": effective_cutoff(args.smooth, clips, args.smooth_hz)},
-               "cameras": args.cameras,
-               "results": evaluate(lifter, clips, settings, log, args.smooth, args.smooth_hz, args.cameras)}
+               "cameras": args.cameras, "missing": args.missing,
+               "results": evaluate(lifter, clips, settings, log, args.smooth, args.smooth_hz, args.cameras, args.missing)}
     for name, by_input in results["results"].items():
         for input_name, r in by_input.items():
             o = r["overall"]
