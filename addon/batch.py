@@ -64,6 +64,8 @@ def parse_args(argv):
                    help=f"temporal filter (default: the engine's, a {defaults.BUTTERWORTH_HZ:g} Hz "
                         f"{defaults.DEFAULT_SMOOTHING.capitalize()} low-pass)")
     p.add_argument("--smooth-hz", type=float, default=None)
+    p.add_argument("--lens-mm", type=float, default=0.0,
+                   help="the camera's 35 mm-equivalent focal length (default: the engine's, 35 mm)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--engine-python", default="", help="Python that runs the engine (default: found automatically)")
     p.add_argument("--no-root-motion", action="store_true", help="keep the character in place")
@@ -122,7 +124,8 @@ def run_engine(inputs: list[Path], tmp: Path, args) -> dict[Path, Path]:
                             format=args.format, person=args.person, video=args.video, fps=args.fps,
                                      image_size=tuple(args.image_size) if args.image_size else None,
                                      device=args.device, preset=args.preset, seed=args.seed,
-                                     checkpoint=args.checkpoint, smooth=args.smooth, smooth_hz=args.smooth_hz)
+                                     checkpoint=args.checkpoint, smooth=args.smooth, smooth_hz=args.smooth_hz,
+                                     lens_mm=args.lens_mm)
     out = tmp / "result.npz" if len(inputs) == 1 else tmp / "results"
     written: dict[str, str] = {}
 

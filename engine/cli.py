@@ -197,7 +197,7 @@ def cmd_lift(args) -> int:
                                      progress=lambda d, n, inp=inp: events.lifting(inp, d, n),
                                      stage=lambda name, inp=inp: events.stage(inp, name),
                                      input_format=seq.meta.get("format", args.format),
-                                     cleanup=args.cleanup == "on", root_motion=args.root_motion)
+                                     cleanup=args.cleanup == "on", root_motion=args.root_motion, lens_mm=args.lens_mm)
             if not isinstance(seq, Motion3D):
                 footage.annotate(result, seq)      # from a video: the video and the camera matching the lift
             warning = result.meta.get("reprojection", {}).get("warning")
@@ -235,6 +235,7 @@ def cmd_info(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .lifter import MAX_HYPOTHESES, MAX_STEPS, PRESETS
     from .cleanup import ROOT_MOTIONS
+    from .frames import LENS_MM
     from .smoothing import BUTTERWORTH_HZ, DEFAULT_METHOD, METHODS
 
     parser = _Parser(prog="dreampose3d", description="DreamPose3D: lift 2D keypoints to 3D.")
@@ -265,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root-motion", default="free", choices=list(ROOT_MOTIONS),
                    help="the pelvis path: free (as fitted, default), in-place (held over one spot), "
                         "path (a smoothed walking path)")
+    p.add_argument("--lens-mm", type=_ranged(*limits.LENS_MM_RANGE, whole=False, unit=" mm"), default=LENS_MM,
+                   help="the camera's 35 mm-equivalent focal length (a phone's main camera: about 26-28; "
+                        f"default {LENS_MM:g}): the aim at the person, the root's depth and the floor depend on it")
     p.set_defaults(func=cmd_lift)
 
     p = sub.add_parser("inspect", help="describe a keypoint file: format, frames, people")

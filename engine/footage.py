@@ -1,8 +1,8 @@
 """The footage behind a lift: which video it came from and the camera that sees the lifted motion
 as the video does, for the add-on's camera background and matching camera (result meta "footage").
 
-The lift assumes a pinhole camera with a 60-degree horizontal field of view (engine.trajectory),
-fixed for the whole clip, and puts the motion in the Blender world (engine.frames; the clean-up
+The lift assumes a pinhole camera with the lens in its meta (`camera_lens`: 35 mm-equivalent
+unless the user gave one; engine.frames.screen_focal), fixed for the whole clip, and puts the motion in the Blender world (engine.frames; the clean-up
 turns it upright and moves it onto the floor and the origin). That camera is recovered from the
 result itself, so it matches whatever the clean-up did:
 - its orientation M (camera axes x right, y down, z forward as columns, in world coordinates) is
@@ -16,16 +16,13 @@ result itself, so it matches whatever the clean-up did:
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
-from .frames import denormalise_screen, normalise_screen
+from .frames import denormalise_screen, horizontal_fov_deg, normalise_screen, screen_focal
 from .sequence import FRAME_DETECTED, KeypointSequence, LiftResult
-from .trajectory import DEFAULT_FOCAL, TORSO
-
-HORIZONTAL_FOV_DEG = math.degrees(2 * math.atan(1.0 / DEFAULT_FOCAL))   # 60
+from .trajectory import TORSO
 
 
 def video_meta(meta: dict) -> dict | None:
@@ -64,7 +61,7 @@ def fit_camera(result: LiftResult, keypoints: np.ndarray, scores: np.ndarray, im
     p = world[:t][detected]
     wgt = np.clip(scores[:t][detected], 0, 1).astype(np.float64)
     u, v = uv[..., 0:1], uv[..., 1:2]
-    f = DEFAULT_FOCAL
+    f = float((result.meta.get("camera_lens") or {}).get("focal_screen") or screen_focal(w, h))
     rows = np.concatenate([(u * m3 - f * m1).reshape(-1, 3), (v * m3 - f * m2).reshape(-1, 3)])
     pts = np.concatenate([p.reshape(-1, 3), p.reshape(-1, 3)])
     ww = np.sqrt(np.concatenate([wgt.reshape(-1), wgt.reshape(-1)]))
@@ -79,7 +76,7 @@ def fit_camera(result: LiftResult, keypoints: np.ndarray, scores: np.ndarray, im
     err = np.linalg.norm(px - keypoints[:t][detected], axis=-1)[wgt > 0]
     return {
         "model": "pinhole, fixed for the clip, principal point at the image centre",
-        "horizontal_fov_deg": round(HORIZONTAL_FOV_DEG, 6),
+        "horizontal_fov_deg": round(horizontal_fov_deg(f), 6),
         "image_size": [int(w), int(h)],
         "location": [round(float(x), 5) for x in centre],
         "rotation": [[round(float(x), 6) for x in row] for row in rot],   # columns: camera x right, y down, z forward

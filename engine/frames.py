@@ -10,9 +10,30 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .skeleton import LEFT_ANKLE, RIGHT_ANKLE
+
+DIAGONAL_35MM = 43.2666    # diagonal of a 36 x 24 mm frame; "35 mm-equivalent" focal lengths refer to it
+# The lens assumed when the footage does not say (`lift --lens-mm`): 35 mm-equivalent, the
+# geometric mean of the training cameras' 18-70 mm. Measured on `cross` (shipped weights, 4 Hz):
+# against the 60-degree horizontal field of view assumed before, 105.6 -> 103.4 mm with aimed
+# cameras, 105.2 -> 104.3 with cameras anywhere, and on its portrait clips 105.1 -> 92.0 (a width
+# based field of view is far too wide for a portrait frame); a 28 mm lens scored 104.0 / 104.0.
+LENS_MM = 35.0
+
+
+def screen_focal(width: float, height: float, lens_mm: float = LENS_MM) -> float:
+    """The focal length in screen-normalised units (u = f x / z) of a `lens_mm` 35 mm-equivalent
+    lens on a `width` x `height` image: equivalent focal lengths scale with the image diagonal."""
+    return float(lens_mm / DIAGONAL_35MM * math.hypot(width, height) / (width / 2.0))
+
+
+def horizontal_fov_deg(focal: float) -> float:
+    """The horizontal field of view of a screen-normalised focal length (u spans [-1, 1])."""
+    return math.degrees(2.0 * math.atan(1.0 / focal))
 
 
 def normalise_screen(xy: np.ndarray, width: float, height: float) -> np.ndarray:

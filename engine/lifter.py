@@ -23,7 +23,7 @@ from .actions import mirrored_action_index
 from .checkpoint import load_checkpoint
 from .cleanup import clean_motion
 from .errors import EngineError
-from .frames import normalise_screen, to_grounded_blender
+from .frames import LENS_MM, horizontal_fov_deg, normalise_screen, screen_focal, to_grounded_blender
 from .limits import MAX_SEED
 from .missing_face import place_missing_face
 from .reprojection import reprojection_error, summarise as summarise_reprojection
@@ -31,7 +31,7 @@ from .sequence import KeypointSequence, LiftResult
 from .skeleton import FLIP_PERMUTATION, flip_left_right
 from .smoothing import DEFAULT_METHOD, cutoff_hz, moving_average, smooth
 from .text_encoder import prompt_text
-from .trajectory import DEFAULT_FOCAL, estimate_root_trajectory
+from .trajectory import estimate_root_trajectory
 from .view_aim import AIM_MODES, aim_points, aim_rotations, rotate_view, unrotate_joints
 from .windows import stitch, window_starts
 
@@ -103,7 +103,7 @@ class Lifter:
     def lift(self, seq: KeypointSequence, settings: SamplingSettings | None = None, smoothing: str = DEFAULT_METHOD,
              smooth_hz: float | None = None, progress: Callable[[int, int], None] | None = None,
              input_format: str = "keypoints-npz", cleanup: bool = True, root_motion: str = "free",
-             stage: Callable[[str], None] | None = None) -> LiftResult:
+             stage: Callable[[str], None] | None = None, lens_mm: float = LENS_MM) -> LiftResult:
         """`cleanup` (default): engine.cleanup's upright, grounded, constant-bone, planted-feet clip
         with gaps flagged; off: the model's poses as they come, the root fit and the lowest ankle
         put on the floor (what the engine did before issue #18; kept for comparison).
@@ -111,14 +111,16 @@ class Lifter:
         `progress(done, total)` is called after each denoising step of each batch of windows, over
         every pass (the flip pass too), so `done == total` only when the model is finished;
         `stage(name)` is called as the work after the model begins ("smoothing", then "cleaning up"
-        when `cleanup`)."""
+        when `cleanup`). `lens_mm`: the camera's 35 mm-equivalent focal length, where the aim, the
+        root's depth and the floor come from (engine.frames.screen_focal)."""
         s = settings or SamplingSettings()
         seq.validate(seq.meta.get("source", "input"))
         w, h = seq.image_size
         kp = normalise_screen(seq.keypoints, w, h)
         sc = seq.scores.astype(np.float32)
+        focal = screen_focal(w, h, lens_mm)
         kp_model, sc_model, face_placed = self.model_input(kp, sc, s)
-        joints3d, action_probs, style_probs = self.lift_normalised(kp_model, sc_model, s, progress)
+        joints3d, action_probs, style_probs = self.lift_normalised(kp_model, sc_model, s, progress, focal=focal)
         if stage is not None:
             stage("smoothing")
         joints3d = joints3d - joints3d[:, :1]          # exactly root-relative
@@ -128,10 +130,10 @@ class Lifter:
             stage("cleaning up")
         if cleanup:
             clean = clean_motion(joints3d, kp, sc, seq.fps, seq.meta.get("gaps"), root_motion=root_motion,
-                                 image_aspect=h / w)
+                                 image_aspect=h / w, focal=focal)
             joints3d, world, flags, contacts, extra = clean.joints3d, clean.world, clean.frame_flags, clean.contacts, clean.meta
         else:
-            world = to_grounded_blender(joints3d, estimate_root_trajectory(joints3d, kp, sc, seq.fps))
+            world = to_grounded_blender(joints3d, estimate_root_trajectory(joints3d, kp, sc, seq.fps, focal))
         cfg = self.config
         prompts = [prompt_text(cfg.styles[si], cfg.actions[ai])
                    for si, ai in zip(style_probs.argmax(-1), action_probs.argmax(-1))]
@@ -143,7 +145,8 @@ class Lifter:
             "reprojection": summarise_reprojection(reprojection_error(joints3d, kp, sc)),
             "face_placed_frames": int(face_placed.sum()),
             "style_names": list(cfg.styles), "text_encoder": self.meta["info"].get("text_encoder", {}),
-            "root_trajectory_camera": "estimated with an assumed 60-degree horizontal field of view",
+            "camera_lens": {"lens_mm_35": float(lens_mm), "focal_screen": round(focal, 6),
+                            "horizontal_fov_deg": round(horizontal_fov_deg(focal), 4)},
             **extra,
         }
         return LiftResult(joints3d=joints3d, joints3d_world=world, fps=seq.fps, action_names=list(cfg.actions),
@@ -157,9 +160,10 @@ class Lifter:
         detector's own 2D."""
         return place_missing_face(kp, sc) if s.place_face else (kp, sc, np.zeros(len(sc), bool))
 
-    def lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress=None):
-        """Screen-normalised 2D (T, 17, 2) + scores (T, 17) -> 3D (T, 17, 3), per-frame action and
-        style probabilities; with `s.flip`, averaged with the mirrored clip's (flip TTA).
+    def lift_normalised(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress=None, *, focal: float):
+        """Screen-normalised 2D (T, 17, 2) + scores (T, 17) of a camera with screen-normalised
+        `focal` -> 3D (T, 17, 3), per-frame action and style probabilities; with `s.flip`, averaged
+        with the mirrored clip's (flip TTA).
 
         The probabilities are then averaged over `s.action_window` frames: an action lasts seconds,
         so a prompt that flickers from frame to frame is noise to an animator, not information."""
@@ -170,10 +174,10 @@ class Lifter:
         def counted_from(first: int):     # one count over both passes: done == total only at the very end
             return None if progress is None else (lambda done, _: progress(first + done, passes * units))
 
-        joints3d, action_probs, style_probs = self._lift_windows(kp, sc, s, counted_from(0))
+        joints3d, action_probs, style_probs = self._lift_windows(kp, sc, s, counted_from(0), focal)
         if s.flip:
             j_f, a_f, s_f = self._lift_windows(flip_left_right(kp), sc[:, FLIP_PERMUTATION], s, counted_from(units),
-                                               seed_offset=1)
+                                               focal, seed_offset=1)
             j_f = flip_left_right(j_f)                                      # mirroring is its own inverse
             a_f = a_f[:, list(mirrored_action_index(self.config.actions))]  # the mirror of "wave-left" is "wave-right"
             joints3d, action_probs, style_probs = (joints3d + j_f) / 2, (action_probs + a_f) / 2, (style_probs + s_f) / 2
@@ -185,7 +189,8 @@ class Lifter:
         return -(-windows // s.batch_windows) * self.diffusion.sample_passes(s.steps)
 
     @torch.no_grad()
-    def _lift_windows(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress, seed_offset: int = 0):
+    def _lift_windows(self, kp: np.ndarray, sc: np.ndarray, s: SamplingSettings, progress, focal: float,
+                      seed_offset: int = 0):
         n, t = self.config.window, kp.shape[0]
         if t < n:   # pad short clips by repeating the edge frames
             pad = n - t
@@ -202,8 +207,8 @@ class Lifter:
             kp_np = np.stack([kp[i:i + n] for i in batch])
             sc_np = np.stack([sc[i:i + n] for i in batch])
             if s.aim == "window":
-                turns = aim_rotations(aim_points(kp_np, sc_np), DEFAULT_FOCAL)
-                kp_np = rotate_view(kp_np, sc_np, turns, DEFAULT_FOCAL)
+                turns = aim_rotations(aim_points(kp_np, sc_np), focal)
+                kp_np = rotate_view(kp_np, sc_np, turns, focal)
             kp_w = torch.from_numpy(kp_np).to(self.device)
             sc_w = torch.from_numpy(sc_np).to(self.device)
             out = self.diffusion.sample(kp_w, sc_w, steps=s.steps, hypotheses=s.hypotheses,

@@ -22,6 +22,7 @@ MAX_FRAMES = 108_000                  # frames in one clip by default (an hour a
 MAX_GAP_SECONDS = 600.0               # longest stretch without a detection inside a clip (10 minutes)
 MAX_FRAME_NUMBER = 2 ** 53            # frame numbers and ids beyond this are not frame numbers
 MAX_SEED = 2 ** 63 - 1                # random seeds: torch.Generator's range
+LENS_MM_RANGE = (4.0, 2_000.0)        # 35 mm-equivalent focal lengths: a fisheye to a long telephoto
 
 
 def _say(who: str, problem: str) -> InputError:

@@ -3,9 +3,9 @@
 The model predicts poses relative to the pelvis. For root motion in Blender we solve, per frame,
 for the translation T that makes the perspective projection of (pose + T) match the 2D keypoints:
 u_j (Z_j + T_z) = f (X_j + T_x) and v_j (Z_j + T_z) = f (Y_j + T_y), linear in T, weighted by the
-keypoint confidences. The focal length is unknown for video from the wild; we assume a typical
-60-degree horizontal field of view (f = 1 / tan(30 deg) in screen-normalised units). A wrong focal
-scales depth, not the shape of the path across the image.
+keypoint confidences. The focal length is the caller's: for video from the wild it is unknown, and
+`lift` assumes a 35 mm-equivalent lens (engine.frames.screen_focal). A wrong focal scales depth,
+not the shape of the path across the image.
 
 Depth is the weak part: it comes from the person's apparent size, and a jumping jack's spread
 arms change the 2D more than the 3D, which made an exercise done in place surge 3 m back and
@@ -19,7 +19,6 @@ sideways and vertical positions solved with that depth, from all joints.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -27,7 +26,6 @@ import numpy as np
 from .gaps import interpolate_missing
 from .smoothing import gaussian, running_percentile
 
-DEFAULT_FOCAL = 1.0 / math.tan(math.radians(30.0))
 TORSO = (0, 1, 4, 7, 8, 11, 14)          # pelvis, hips, spine, thorax, shoulders
 DEPTH_HZ = 0.2                           # on the real samples: in-place drift 0.97 -> 0.69 m against 1 Hz
 SIDEWAYS_HZ = 2.0                        # jitter 10.5 -> 8.9 mm/frame^2 against 3 Hz
@@ -46,7 +44,7 @@ def _solve(joints3d, u, v, w, focal):
 
 
 def fit_translation(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray,
-                    focal: float = DEFAULT_FOCAL, iterations: int = 3) -> np.ndarray:
+                    focal: float, iterations: int = 3) -> np.ndarray:
     """Per-frame robust fit of the translation: (T, J, 3), (T, J, 2), (T, J) -> (T, 3); joints whose
     reprojection residual exceeds HUBER lose weight as 1/residual (iteratively reweighted)."""
     p = np.asarray(joints3d, dtype=np.float64)
@@ -63,9 +61,10 @@ def fit_translation(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.nd
 
 
 def estimate_root_trajectory(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, fps: float,
-                             focal: float = DEFAULT_FOCAL, usable: np.ndarray | None = None) -> np.ndarray:
+                             focal: float, usable: np.ndarray | None = None) -> np.ndarray:
     """(T, 17, 3) root-relative camera joints, (T, 17, 2) screen-normalised 2D, (T, 17) scores,
-    frame rate, optional (T,) usable frames -> (T, 3) camera-frame pelvis positions in metres.
+    frame rate, screen-normalised focal, optional (T,) usable frames -> (T, 3) camera-frame pelvis
+    positions in metres.
 
     Frames that are not usable take their depth from the usable frames around them."""
     t = len(joints3d)

@@ -46,7 +46,7 @@ def lift_options(context) -> engine_client.LiftOptions:
         device=prefs.device, preset=prefs.default_preset if s.preset == "default" else s.preset,
         checkpoint=bpy.path.abspath(prefs.checkpoint) if prefs.checkpoint else None,
         smooth=s.smoothing, smooth_hz=s.smooth_hz if s.smoothing != "none" else None,
-        mapping=bpy.path.abspath(s.dlc_mapping) if s.dlc_mapping else None, layout=s.layout)
+        mapping=bpy.path.abspath(s.dlc_mapping) if s.dlc_mapping else None, layout=s.layout, lens_mm=s.lens_mm)
 
 
 def apply_options(context) -> ApplyOptions:

@@ -87,6 +87,7 @@ def draw_input(layout, context, s):
 def draw_engine(layout, s):
     col = layout.column(align=True)
     col.prop(s, "preset")
+    col.prop(s, "lens_mm")
     col.prop(s, "smoothing")
     if s.smoothing != "none":
         col.prop(s, "smooth_hz")

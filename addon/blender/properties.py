@@ -94,6 +94,10 @@ class DREAMPOSE3D_PG_settings(bpy.types.PropertyGroup):
     fps: FloatProperty(name="FPS", default=0.0, min=0.0, description="Frames per second of the keypoints; 0 = auto")
     image_size: IntVectorProperty(name="Image size", size=2, default=(0, 0), min=0,
                                   description="Width and height in pixels; 0 = auto")
+    lens_mm: FloatProperty(name="Lens (mm)", default=0.0, min=0.0, max=2000.0,
+                           description="The camera's 35 mm-equivalent focal length (a phone's main camera: about 26), "
+                                       "for the aim at the person, the root's depth and the floor; 0 = the engine's "
+                                       "default (35 mm)")
     preset: EnumProperty(name="Preset", items=(("default", "Default", "The preset chosen in the add-on preferences"),) + PRESETS,
                          default="default", description="Engine sampling preset")
     # The engine's defaults, from core.engine_defaults (tests check them against engine/smoothing.py):

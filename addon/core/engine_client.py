@@ -45,6 +45,7 @@ class LiftOptions:
     smooth_hz: float | None = None
     mapping: str | None = None        # DeepLabCut's body-part mapping JSON (`--mapping`), not the bone preset
     layout: str | None = None         # OpenPose's body model (`--layout`); None / "auto": the engine tells
+    lens_mm: float = 0.0              # the camera's 35 mm-equivalent focal length; 0: the engine's default
 
     def argv(self) -> list[str]:
         out = []
@@ -74,6 +75,8 @@ class LiftOptions:
             out += ["--mapping", str(self.mapping)]
         if self.layout not in (None, "", "auto"):
             out += ["--layout", str(self.layout)]
+        if self.lens_mm and self.lens_mm > 0:
+            out += ["--lens-mm", f"{self.lens_mm:g}"]
         return out
 
 

@@ -26,6 +26,7 @@ FLAG_SETTINGS = {
     "--smooth-hz": "smooth_hz",
     "--mapping": "dlc_mapping",
     "--layout": "layout",
+    "--lens-mm": "lens_mm",
 }
 
 _METAVARS = r"(?: [A-Z]+)*"   # "WIDTH HEIGHT" after --image-size

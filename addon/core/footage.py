@@ -2,7 +2,7 @@
 `engine/footage.py`): the video file, its frames, and the camera that sees the lifted motion as the
 video does. No bpy: `blender/footage.py` turns this into a movie clip and a camera.
 
-The engine's camera: a pinhole with a horizontal field of view (60 degrees, what the lift assumes),
+The engine's camera: a pinhole with a horizontal field of view (the lift's lens, meta "camera_lens"),
 principal point at the image centre, fixed for the clip, its centre `location` and axes
 `rotation` (columns: x right, y down, z forward, in the result's world frame, which is the
 generated rig's). A Blender camera looks down its local -Z with +Y up, so its world matrix has the

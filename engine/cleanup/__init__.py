@@ -52,10 +52,11 @@ class CleanMotion:
 
 def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, fps: float,
                  gaps_report: dict | None = None, root_motion: str = "free", lock_feet: bool = True,
-                 image_aspect: float | None = None) -> CleanMotion:
+                 image_aspect: float | None = None, *, focal: float) -> CleanMotion:
     """(T, 17, 3) root-relative camera-frame joints, (T, 17, 2) screen-normalised 2D, (T, 17) scores,
-    frame rate, the reader's gap report, the image's height / width -> `CleanMotion`. Joints clamped
-    to the image's border count as unseen here."""
+    frame rate, the reader's gap report, the image's height / width, the camera's screen-normalised
+    focal (engine.frames.screen_focal) -> `CleanMotion`. Joints clamped to the image's border count
+    as unseen here."""
     if root_motion not in ROOT_MOTIONS:
         raise ValueError(f"root_motion must be one of {ROOT_MOTIONS}, got {root_motion!r}")
     scores = np.where(at_image_edge(keypoints2d, image_aspect), 0.0, scores).astype(np.float32)
@@ -79,14 +80,14 @@ def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarr
     root = np.zeros((len(pose), 3))
     for s, e in segments:
         root[s:e + 1] = estimate_root_trajectory(pose[s:e + 1], keypoints2d[s:e + 1], scores[s:e + 1], fps,
-                                                 usable=detected[s:e + 1])
+                                                 focal, usable=detected[s:e + 1])
     pose_up = fill_unusable(pose, flags, segments) @ rotation.T
     root_up = fill_unusable(root, flags, segments) @ rotation.T
     first = camera_to_blender(pose_up + root_up[:, None])
     contacts = detect_contacts(first, fps, local_floor(first, fps, detected)) & detected[:, None]
-    contacts |= planted_in_image(keypoints2d, scores, rotation, fps, detected)
-    root_up, ground_report = floor_root(pose_up, root_up, keypoints2d, scores, rotation, contacts, fps)
-    root_up, still = hold_still_depth(root_up, keypoints2d, scores, rotation, detected, segments, fps)
+    contacts |= planted_in_image(keypoints2d, scores, rotation, focal, fps, detected)
+    root_up, ground_report = floor_root(pose_up, root_up, keypoints2d, scores, rotation, focal, contacts, fps)
+    root_up, still = hold_still_depth(root_up, keypoints2d, scores, rotation, focal, detected, segments, fps)
     pose = pose_up @ rotation                                         # back to the camera frame
     world = _continuous(camera_to_blender(pose_up + root_up[:, None]), segments)
     world = _root_motion(world, root_motion, fps, segments)

@@ -26,7 +26,6 @@ import numpy as np
 from ..gaps import interpolate_missing
 from ..skeleton import HEAD, LEFT_ANKLE, RIGHT_ANKLE, ROOT
 from ..smoothing import gaussian, running_percentile
-from ..trajectory import DEFAULT_FOCAL
 from .contacts import feet_speed, without_short_runs
 from .detections import person_centre_size
 
@@ -39,9 +38,10 @@ OFFSET_HZ = 1.0         # the correction changes no faster than this
 
 
 def floor_root(pose_up: np.ndarray, root_up: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray,
-               rotation: np.ndarray, contacts: np.ndarray, fps: float) -> tuple[np.ndarray, dict]:
+               rotation: np.ndarray, focal: float, contacts: np.ndarray, fps: float) -> tuple[np.ndarray, dict]:
     """Camera-upright frame (y down along gravity): (T, 17, 3) root-relative pose, (T, 3) size-based
-    root, (T, 17, 2) screen-normalised 2D, (T, 17) scores, the (3, 3) upright rotation, (T, 2) contacts
+    root, (T, 17, 2) screen-normalised 2D, (T, 17) scores, the (3, 3) upright rotation, the
+    screen-normalised focal, (T, 2) contacts
     -> (T, 3) root with the contacting feet on the floor, and a report."""
     ankles = [LEFT_ANKLE, RIGHT_ANKLE]
     t = len(pose_up)
@@ -50,7 +50,7 @@ def floor_root(pose_up: np.ndarray, root_up: np.ndarray, keypoints2d: np.ndarray
     if seen.sum() < 5:
         return root_up, {"used": False, "why": "too few confident foot contacts"}
     camera_height = float(np.median(feet[..., 1][seen]))
-    rays = upright_rays(keypoints2d[:, ankles], rotation)
+    rays = upright_rays(keypoints2d[:, ankles], rotation, focal)
     below = rays[..., 1] / np.linalg.norm(rays, axis=-1) > np.sin(np.radians(MIN_RAY_DEG))
     if camera_height <= 0:
         return root_up, {"used": False, "why": "the camera is not above the floor"}
@@ -68,9 +68,9 @@ def floor_root(pose_up: np.ndarray, root_up: np.ndarray, keypoints2d: np.ndarray
                               "frames": int(known.sum())}
 
 
-def planted_in_image(keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.ndarray, fps: float,
+def planted_in_image(keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.ndarray, focal: float, fps: float,
                      detected: np.ndarray) -> np.ndarray:
-    """(T, 17, 2) screen-normalised 2D, (T, 17) scores, the (3, 3) upright rotation, fps, (T,)
+    """(T, 17, 2) screen-normalised 2D, (T, 17) scores, the (3, 3) upright rotation, focal, fps, (T,)
     detected frames -> (T, 2) bool: the ankle stands still in the image (slower than STILL_SPEED
     body heights per second after the contacts' SPEED_HZ low-pass) at the level of the lower ankle,
     seen with confidence, for at least MIN_STILL_FRAMES frames. The image is first turned upright
@@ -78,7 +78,7 @@ def planted_in_image(keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.n
     ankles = [LEFT_ANKLE, RIGHT_ANKLE]
     t = len(keypoints2d)
     out = np.zeros((t, 2), bool)
-    rays = upright_rays(keypoints2d, rotation)
+    rays = upright_rays(keypoints2d, rotation, focal)
     flat = rays[..., :2] / np.maximum(rays[..., 2:3], 1e-6)                 # upright image plane
     seen = (scores > 0.3) & detected[:, None]
     both = seen[:, ankles].all(axis=1) & seen[:, HEAD]
@@ -93,10 +93,11 @@ def planted_in_image(keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.n
     return without_short_runs((speed < STILL_SPEED) & low & seen[:, ankles], MIN_STILL_FRAMES)
 
 
-def upright_rays(keypoints2d: np.ndarray, rotation: np.ndarray) -> np.ndarray:
-    """(..., 2) screen-normalised 2D -> (..., 3) viewing rays (z = 1 before the turn) turned by the
-    (3, 3) upright rotation, so their y runs along gravity."""
-    return np.concatenate([keypoints2d / DEFAULT_FOCAL, np.ones(keypoints2d.shape[:-1] + (1,))], axis=-1) @ rotation.T
+def upright_rays(keypoints2d: np.ndarray, rotation: np.ndarray, focal: float) -> np.ndarray:
+    """(..., 2) screen-normalised 2D -> (..., 3) viewing rays (z = 1 before the turn) of a camera
+    with screen-normalised `focal`, turned by the (3, 3) upright rotation, so their y runs along
+    gravity."""
+    return np.concatenate([keypoints2d / focal, np.ones(keypoints2d.shape[:-1] + (1,))], axis=-1) @ rotation.T
 
 
 STILL_FOOTPRINT = 0.12   # body sizes: the floor line's image height may wander this much (5th-95th percentile)
@@ -105,7 +106,7 @@ MIN_DEPTH = 0.3           # metres: a root nearer the camera than this is a fail
 
 
 def hold_still_depth(root_up: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, rotation: np.ndarray,
-                     detected: np.ndarray, segments: list[list[int]], fps: float) -> tuple[np.ndarray, list[dict]]:
+                     focal: float, detected: np.ndarray, segments: list[list[int]], fps: float) -> tuple[np.ndarray, list[dict]]:
     """Segments in which the person keeps their distance from the camera keep one depth.
 
     With a still camera over a level floor, how far away a person is shows in where they meet the
@@ -119,7 +120,7 @@ def hold_still_depth(root_up: np.ndarray, keypoints2d: np.ndarray, scores: np.nd
     spread in body sizes."""
     out = root_up.copy()
     reports = []
-    flat = upright_rays(keypoints2d, rotation)
+    flat = upright_rays(keypoints2d, rotation, focal)
     pelvis_rays = flat[:, ROOT] / np.maximum(flat[:, ROOT, 2:3], 1e-6)
     flat = flat[..., :2] / np.maximum(flat[..., 2:3], 1e-6)
     seen = (scores > 0.3) & detected[:, None]

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..frames import DIAGONAL_35MM
+
 # Image sizes of real cameras and phones, landscape and portrait.
 IMAGE_SIZES = np.array([
     (1920, 1080), (1280, 720), (3840, 2160), (640, 480), (1440, 1080), (2560, 1440), (720, 576),
     (1080, 1920), (720, 1280), (2160, 3840), (1080, 1350), (1080, 1080),
 ], dtype=np.float64)
 FOCAL_35MM = (18.0, 70.0)      # 35 mm-equivalent focal lengths, mm
-DIAGONAL_35MM = 43.2666        # diagonal of a 36 x 24 mm frame; "equivalent" focal lengths refer to it
 DISTANCE = (2.5, 8.0)          # metres from the camera to the person (horizontally)
 HEIGHT = (0.5, 2.2)            # camera height above the ground, metres
 PITCH_JITTER = 0.15            # std of the tilt away from the person, as a fraction of half the

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ..cleanup.upright import CAMERA_UP
-from ..frames import denormalise_screen
+from ..frames import denormalise_screen, screen_focal
 from ..lifter import PRESETS, Lifter
 from ..view_aim import AIM_MODES
 from ..metrics import all_metrics
@@ -99,6 +99,7 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, 
     for ci, clip in enumerate(clips):
         data = sampler.windows_for_eval(clip, cameras=cameras)
         gt = data["joints3d"]
+        focal = screen_focal(*(float(v) for v in data["image_size"]))    # what lift assumes, not the true one
         action, style = ACTION_VOCAB[int(data["action"])], STYLE_VOCAB[int(data["style"])]
         t = len(gt)
         for input_name in ("clean", "noisy"):
@@ -108,7 +109,7 @@ def evaluate(lifter: Lifter, clips, settings_by_name: dict, log=lambda m: None, 
                 kp[:, FACE], sc[:, FACE] = 0.0, 0.0
             for name, settings in settings_by_name.items():
                 kp_model, sc_model, _ = lifter.model_input(kp, sc, settings)
-                pred, a_probs, s_probs = lifter.lift_normalised(kp_model, sc_model, settings)
+                pred, a_probs, s_probs = lifter.lift_normalised(kp_model, sc_model, settings, focal=focal)
                 pred = smooth(pred - pred[:, :1], clip.fps, smoothing, smooth_hz)
                 m = all_metrics(pred, gt)
                 a_ok = (np.array(actions)[a_probs.argmax(-1)] == action).mean()

@@ -183,3 +183,5 @@ def test_openpose_layout_sentences_name_the_layout_field():
                           "or body25b.", label).endswith("; choose body25 or body25b in the Layout field.")
     assert engine_client.LiftOptions(layout="body25b").argv() == ["--layout", "body25b"]
     assert "--layout" not in engine_client.LiftOptions(layout="auto").argv()
+    assert engine_client.LiftOptions(lens_mm=26.0).argv() == ["--lens-mm", "26"]
+    assert "--lens-mm" not in engine_client.LiftOptions().argv()            # 0: the engine's own lens

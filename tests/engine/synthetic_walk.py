@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.trajectory import DEFAULT_FOCAL
+from engine.frames import screen_focal
+
+FOCAL = screen_focal(1920, 1080)       # the camera `lift` assumes for a 1920 x 1080 video
 
 SPEED, CYCLE, STANCE, ARC = 1.2, 1.0, 0.6, 0.10
 THIGH, SHIN, PELVIS_Z = 0.45, 0.43, 0.84
@@ -73,6 +75,6 @@ def view(world: np.ndarray, pitch_deg: float, height: float = 1.6, distance: flo
     down = np.cross(forward, right)
     rot = np.stack([right, down, forward])                  # world -> camera
     cam = (world - centre) @ rot.T
-    uv = DEFAULT_FOCAL * cam[..., :2] / cam[..., 2:3]
+    uv = FOCAL * cam[..., :2] / cam[..., 2:3]
     return (cam - cam[:, :1]).astype(np.float32), uv.astype(np.float32)
 

@@ -14,7 +14,7 @@ from engine.sequence import FRAME_DETECTED, FRAME_HELD, FRAME_INTERPOLATED
 from engine.skeleton import LEFT_ANKLE, RIGHT_ANKLE, bone_lengths
 from engine.smoothing import butterworth, short_clip_frames
 
-from synthetic_walk import view, walk
+from synthetic_walk import FOCAL, view, walk
 
 FPS = 30.0
 
@@ -32,7 +32,7 @@ def test_a_walk_filmed_by_a_pitched_camera_stands_upright_on_the_floor(pitch):
     scores = np.ones(uv.shape[:2], np.float32)
     before = _lean_deg(np.stack([joints[..., 0], joints[..., 2], -joints[..., 1]], -1))
     assert before == pytest.approx(pitch, abs=1.0)            # the camera's pitch leans the raw lift
-    out = clean_motion(joints, uv, scores, FPS)
+    out = clean_motion(joints, uv, scores, FPS, focal=FOCAL)
     assert _lean_deg(out.world) < 2.0
     ankles = out.world[:, [LEFT_ANKLE, RIGHT_ANKLE], 2]
     planted = np.abs(ankles[contact])                          # on the floor within 2 cm
@@ -48,7 +48,7 @@ def test_planted_feet_do_not_slide_and_bones_stay_constant():
     rng = np.random.default_rng(0)
     noisy = joints + rng.normal(0, 0.01, joints.shape).astype(np.float32)     # a model's jitter
     noisy[:, 1:] *= rng.uniform(0.9, 1.1, (len(joints), 1, 1)).astype(np.float32)   # stretching bones
-    out = clean_motion(noisy, uv, np.ones(uv.shape[:2], np.float32), FPS)
+    out = clean_motion(noisy, uv, np.ones(uv.shape[:2], np.float32), FPS, focal=FOCAL)
     lengths = bone_lengths(out.world)
     assert (lengths.std(axis=0) / lengths.mean(axis=0)).max() < 0.01     # IK keeps thigh and shin
     for k, ankle in enumerate((LEFT_ANKLE, RIGHT_ANKLE)):
@@ -65,12 +65,12 @@ def test_feet_still_in_the_image_are_found_as_planted():
     world, contact = walk(150, FPS)
     _, uv = view(world, 0.0)
     scores, detected = np.ones(uv.shape[:2], np.float32), np.ones(len(uv), bool)
-    found = planted_in_image(uv, scores, np.eye(3), FPS, detected)
+    found = planted_in_image(uv, scores, np.eye(3), FOCAL, FPS, detected)
     assert found[contact].mean() > 0.5 and not found[~contact].any()   # most of each stance, no swing
     stand = np.repeat(walk(1, FPS)[0], 60, axis=0)
     stand[:, RIGHT_ANKLE, 2] += 0.3                             # the right foot held up, still
     _, uv = view(stand, 0.0)
-    found = planted_in_image(uv, np.ones(uv.shape[:2], np.float32), np.eye(3), FPS, np.ones(60, bool))
+    found = planted_in_image(uv, np.ones(uv.shape[:2], np.float32), np.eye(3), FOCAL, FPS, np.ones(60, bool))
     assert found[:, 0].all() and not found[:, 1].any()
 
 
@@ -82,7 +82,7 @@ def test_a_two_second_gap_is_flagged_and_held_not_invented():
     uv[gap], scores[gap] = 0.0, 0.0
     joints[gap] = np.random.default_rng(1).normal(0, 0.3, joints[gap].shape)   # what a model invents
     uv, scores, report = fill_gaps(uv, scores)
-    out = clean_motion(joints, uv, scores, FPS, report)
+    out = clean_motion(joints, uv, scores, FPS, report, focal=FOCAL)
     assert (out.frame_flags[gap] == FRAME_HELD).all()
     assert (out.frame_flags[:90] == FRAME_DETECTED).all() and (out.frame_flags[150:] == FRAME_DETECTED).all()
     held = out.joints3d[gap]
@@ -167,11 +167,11 @@ def test_a_glitch_is_a_gap_and_a_cut_starts_a_segment():
     _, uv = view(_standing(120), 10.0)
     scores = np.ones(uv.shape[:2], np.float32)
     uv[40:43] += np.array([0.5, 0.1], np.float32)             # three frames on something else
-    uv[80:] = uv[80:] * 1.6 + np.array([0.1, 0.2], np.float32)   # the video zooms in and stays
+    uv[80:] = uv[80:] * 1.6 + np.array([0.1, 0.3], np.float32)   # the video zooms in and stays
     glitch, cuts = sudden_changes(uv, scores, np.ones(120, bool), FPS)
     assert np.flatnonzero(glitch).tolist() == [40, 41, 42] and cuts == [80]
     joints, _ = view(_standing(120), 10.0)
-    out = clean_motion(joints, uv, scores, FPS)
+    out = clean_motion(joints, uv, scores, FPS, focal=FOCAL)
     assert (out.frame_flags[40:43] == FRAME_INTERPOLATED).all()
     assert [s for s, _ in out.meta["segments"]] == [0, 80]
     pelvis = out.world[:, 0, :2]
@@ -190,17 +190,17 @@ def test_a_person_who_keeps_their_distance_keeps_one_depth():
     t = np.arange(180) / FPS
     true = np.array([0.0, 0.5, 5.0])
     root = true * (1.0 + 0.3 * np.sin(2 * np.pi * t / 3)[:, None])   # +-1.5 m of depth error
-    held, report = hold_still_depth(root, uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]], FPS)
+    held, report = hold_still_depth(root, uv, scores, np.eye(3), FOCAL, np.ones(180, bool), [[0, 179]], FPS)
     assert [r["held"] for r in report] == [True]
     assert np.ptp(held[:, 2]) < 1e-6 and abs(held[0, 2] - 5.0) < 0.2
     assert np.allclose(held[:, :2] / held[:, 2:], root[:, :2] / root[:, 2:])   # same image position
     across = walk(180, FPS)[0]
     _, across_uv = view(across, 10.0)
-    _, report = hold_still_depth(root, across_uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]], FPS)
+    _, report = hold_still_depth(root, across_uv, scores, np.eye(3), FOCAL, np.ones(180, bool), [[0, 179]], FPS)
     assert [r["held"] for r in report] == [True]
     away = across[..., [1, 0, 2]]                               # the same walk, away from the camera
     _, away_uv = view(away, 10.0)
-    kept, report = hold_still_depth(root, away_uv, scores, np.eye(3), np.ones(180, bool), [[0, 179]], FPS)
+    kept, report = hold_still_depth(root, away_uv, scores, np.eye(3), FOCAL, np.ones(180, bool), [[0, 179]], FPS)
     assert [r["held"] for r in report] == [False] and np.array_equal(kept, root)
 
 

@@ -174,3 +174,21 @@ def test_bad_clean_up_flags_are_one_sentence_errors_and_write_nothing(engine, ti
     assert proc.returncode == 2 and f"{flag}: invalid choice: '{value}'" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_the_lens_is_the_users_or_a_35mm_equivalent_one(engine, tiny_checkpoint, keypoints_file, tmp_path):
+    """The focal length behind the aim, the root's depth and the floor: 35 mm-equivalent unless
+    `--lens-mm` says otherwise, recorded in the result; a lens no camera has is refused."""
+    from engine.frames import screen_focal
+
+    out, phone = tmp_path / "default.npz", tmp_path / "phone.npz"
+    for path, extra in ((out, []), (phone, ["--lens-mm", "26"])):
+        proc = engine("lift", str(keypoints_file), "-o", str(path), "--checkpoint", str(tiny_checkpoint), *extra)
+        assert proc.returncode == 0, proc.stderr
+    lens, lens_phone = LiftResult.load(out).meta["camera_lens"], LiftResult.load(phone).meta["camera_lens"]
+    assert lens["lens_mm_35"] == 35.0 and lens["focal_screen"] == pytest.approx(screen_focal(1920, 1080), abs=1e-6)
+    assert lens_phone["lens_mm_35"] == 26.0 and lens_phone["horizontal_fov_deg"] > lens["horizontal_fov_deg"]
+    proc = engine("lift", str(keypoints_file), "-o", str(tmp_path / "x.npz"), "--checkpoint", str(tiny_checkpoint),
+                  "--lens-mm", "1")
+    assert proc.returncode != 0 and "--lens-mm" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.npz").exists()

@@ -125,7 +125,8 @@ def test_lift_a_video_in_one_process(engine, tiny_checkpoint, sample_cut, tmp_pa
     assert footage["video"]["path"] == str(sample_cut.resolve()) and footage["video"]["frames"] == 45
     cam = footage["camera"]
     rot = np.array(cam["rotation"])
-    assert cam["horizontal_fov_deg"] == pytest.approx(60.0) and cam["image_size"] == [1768, 994]
+    assert cam["horizontal_fov_deg"] == pytest.approx(r.meta["camera_lens"]["horizontal_fov_deg"], abs=1e-3)
+    assert r.meta["camera_lens"]["lens_mm_35"] == 35.0 and cam["image_size"] == [1768, 994]
     assert np.allclose(rot.T @ rot, np.eye(3), atol=1e-4) and np.linalg.det(rot) == pytest.approx(1.0, abs=1e-4)
 
 

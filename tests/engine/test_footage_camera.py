@@ -1,6 +1,6 @@
 """Issue #20: the camera that sees a lifted clip as its video does (engine/footage.py), and its
 Blender form (addon/core/footage.py). A clip is made in a known camera (pitched down, off to the
-side), projected with the lift's 60-degree pinhole and moved into the world the way the clean-up
+side), projected through the lens the lift was told (a 26 mm phone lens, in the result's meta) and moved into the world the way the clean-up
 does (turned upright, grounded, started over the origin): the fit must find that camera again, and
 the Blender camera built from it must put the world joints on the same pixels."""
 
@@ -11,12 +11,12 @@ import math
 import numpy as np
 
 from engine import footage
-from engine.frames import camera_to_blender
+from engine.frames import camera_to_blender, horizontal_fov_deg, screen_focal
 from engine.sequence import KeypointSequence, LiftResult
 from engine_support import walking_keypoints
 
 W, H = 1280, 720
-F = 1.0 / math.tan(math.radians(30.0))
+F = screen_focal(W, H, 26.0)
 
 
 def _rot_x(a):
@@ -43,7 +43,7 @@ def _clip(frames: int = 40):
     c2b = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]])
     true_rot = c2b @ upright                                # camera axes in the world
     result = LiftResult(pose.astype(np.float32), world.astype(np.float32), 30.0, ["walk"], np.ones((frames, 1), np.float32),
-                        ["a person walking"] * frames, {})
+                        ["a person walking"] * frames, {"camera_lens": {"lens_mm_35": 26.0, "focal_screen": F}})
     kp = KeypointSequence(px.astype(np.float32), np.full((frames, 17), 0.9, np.float32), (W, H), 30.0, {})
     return result, kp, true_centre, true_rot
 
@@ -53,7 +53,7 @@ def test_the_fit_finds_the_camera_the_clip_was_made_in():
     cam = footage.fit_camera(result, kp.keypoints, kp.scores, kp.image_size)
     assert np.allclose(cam["location"], centre, atol=1e-3)
     assert np.allclose(cam["rotation"], rot, atol=1e-4)
-    assert cam["reprojection_px"]["median"] < 0.1 and cam["horizontal_fov_deg"] == 60.0 and cam["image_size"] == [W, H]
+    assert cam["reprojection_px"]["median"] < 0.1 and cam["horizontal_fov_deg"] == round(horizontal_fov_deg(F), 6) > 60 and cam["image_size"] == [W, H]
 
 
 def test_annotate_only_touches_results_from_a_video():

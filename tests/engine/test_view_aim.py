@@ -75,8 +75,8 @@ def test_the_lifter_turns_its_windows_to_the_person_and_back(tiny_checkpoint):
     kp = rng.normal(0, 0.05, (40, 17, 2)).astype(np.float32)
     kp -= kp[:, :1]                                            # the pelvis exactly at the centre
     sc = np.ones((40, 17), np.float32)
-    centred = {aim: lifter.lift_normalised(kp, sc, SamplingSettings(aim=aim))[0] for aim in ("off", "window")}
+    centred = {aim: lifter.lift_normalised(kp, sc, SamplingSettings(aim=aim), focal=F)[0] for aim in ("off", "window")}
     assert np.allclose(centred["off"], centred["window"], atol=1e-4)
     side = kp + np.float32([0.7, 0.0])
-    off = {aim: lifter.lift_normalised(side, sc, SamplingSettings(aim=aim))[0] for aim in ("off", "window")}
+    off = {aim: lifter.lift_normalised(side, sc, SamplingSettings(aim=aim), focal=F)[0] for aim in ("off", "window")}
     assert np.abs(off["window"] - off["off"]).max() > 1e-3
