@@ -8,7 +8,9 @@ the same (151 -> 184 mm). A face placed from the rest of the body brings it back
 
 How: in each frame's torso frame (origin the thorax, first axis pelvis -> thorax, lengths in
 torso lengths, so the map holds for any position, size and in-plane turn of the person in the
-image), the nose and head top are a linear function of the other 15 joints. The map is fitted by
+image), the nose and head top are a linear function of the other joints (FEATURES: the pelvis and
+thorax are left out, as that frame puts them at fixed points, and fitting to constants only made
+the least squares ill-conditioned). The map is fitted by
 least squares on the training split's noisy 2D (`python -m engine fit-face-map`, which writes
 engine/assets/face_from_body.json with what it was fitted on). A body joint that is missing enters
 at its training mean. A placed joint gets PLACED_SCORE: low, as for a joint the detector is unsure
@@ -31,6 +33,7 @@ from .errors import EngineError
 from .skeleton import FACE, NUM_JOINTS, ROOT, THORAX
 
 BODY = tuple(j for j in range(NUM_JOINTS) if j not in FACE)
+FEATURES = tuple(j for j in BODY if j not in (ROOT, THORAX))   # (-1, 0) and (0, 0) in the torso frame
 PLACED_SCORE = 0.3          # lin. fill at 0.3 and 0.8 scored alike on `cross` (111.2 / 111.9 mm)
 FACE_MAP_FILE = Path(__file__).resolve().parent / "assets" / "face_from_body.json"
 
@@ -60,9 +63,9 @@ def from_torso_frame(local: np.ndarray, kp: np.ndarray) -> np.ndarray:
 
 
 def features(local: np.ndarray, seen: np.ndarray, body_mean: np.ndarray) -> np.ndarray:
-    """(T, 17, 2) torso-frame 2D + (T, 17) seen -> (T, 2 * 15 + 1) regression inputs: the body
+    """(T, 17, 2) torso-frame 2D + (T, 17) seen -> (T, 2 * 13 + 1) regression inputs: the FEATURES
     joints, each missing one at its training mean, and a constant."""
-    body = np.where(seen[:, BODY, None], local[:, BODY], body_mean[None])
+    body = np.where(seen[:, FEATURES, None], local[:, FEATURES], body_mean[None])
     return np.concatenate([body.reshape(len(body), -1), np.ones((len(body), 1))], axis=1)
 
 
@@ -73,26 +76,26 @@ def fit_face_map(kp: np.ndarray, sc: np.ndarray) -> dict:
     if full.sum() < 100:
         raise EngineError(f"A face map needs at least 100 frames with every joint seen, got {int(full.sum())}.")
     local = to_torso_frame(kp[full])
-    body_mean = local[:, BODY].mean(axis=0)
+    body_mean = local[:, FEATURES].mean(axis=0)
     x = features(local, np.ones(local.shape[:2], bool), body_mean)
     y = local[:, FACE].reshape(len(local), -1)
     weights, *_ = np.linalg.lstsq(x, y, rcond=None)
     rms = lambda e: float(np.sqrt((e ** 2).mean()))     # noqa: E731
-    return {"body_joints": list(BODY), "face_joints": list(FACE), "weights": weights.tolist(),
+    return {"feature_joints": list(FEATURES), "face_joints": list(FACE), "weights": weights.tolist(),
             "body_mean": body_mean.tolist(), "frames": int(full.sum()),
             "rms_torso_lengths": rms(x @ weights - y), "rms_torso_lengths_mean_face": rms(y - y.mean(axis=0))}
 
 
 @lru_cache(maxsize=4)
 def load_face_map(path: str | Path = FACE_MAP_FILE) -> tuple[np.ndarray, np.ndarray]:
-    """The (31, 4) weights and (15, 2) body mean of a fitted map (engine/assets by default)."""
+    """The (27, 4) weights and (13, 2) feature-joint mean of a fitted map (engine/assets by default)."""
     try:
         data = json.loads(Path(path).read_text())
         weights, body_mean = np.asarray(data["weights"], np.float64), np.asarray(data["body_mean"], np.float64)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EngineError(f"The face map {path} could not be read ({exc}); run `python -m engine fit-face-map`.") from exc
-    if weights.shape != (2 * len(BODY) + 1, 2 * len(FACE)) or body_mean.shape != (len(BODY), 2) \
-            or data.get("body_joints") != list(BODY) or data.get("face_joints") != list(FACE):
+    if weights.shape != (2 * len(FEATURES) + 1, 2 * len(FACE)) or body_mean.shape != (len(FEATURES), 2) \
+            or data.get("feature_joints") != list(FEATURES) or data.get("face_joints") != list(FACE):
         raise EngineError(f"The face map {path} does not fit this skeleton; run `python -m engine fit-face-map`.")
     return weights, body_mean
 

@@ -43,7 +43,7 @@ def main(argv=None) -> int:
             kps.append(data["keypoints2d"])
             scs.append(data["scores"])
     face_map = fit_face_map(np.concatenate(kps), np.concatenate(scs))
-    face_map = {"about": "engine.missing_face: nose and head top from the other 15 joints in the torso frame",
+    face_map = {"about": "engine.missing_face: nose and head top from the other joints in the torso frame",
                 "fitted_on": {"split": "train", "sources": list(sources), "every": args.every, "clips": len(clips),
                               "cameras": ["aimed", "anywhere"], "noise": "detector noise (engine.train.detector_noise)"},
                 **face_map}

@@ -72,7 +72,7 @@ def test_the_shipped_map_puts_the_demo_persons_face_where_it_was(repo):
     assert np.allclose(placed_kp[:, others], kp[:, others].astype(np.float32))
     assert np.array_equal(placed_sc[:, others], sc[:, others])
     weights, body_mean = load_face_map()
-    assert weights.shape == (31, 4) and body_mean.shape == (15, 2)
+    assert weights.shape == (27, 4) and body_mean.shape == (13, 2)
     about = json.loads(FACE_MAP_FILE.read_text())["fitted_on"]
     assert about["split"] == "train"
 
