@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.cleanup import clean_motion
-from engine.cleanup.contacts import two_bone_ik
+from engine.cleanup.contacts import on_their_feet, plant_feet, two_bone_ik
 from engine.cleanup.ground import hold_still_depth, planted_in_image
 from engine.cleanup.detections import at_image_edge, frame_flags, identity_segments, sudden_changes, usable_frames
 from engine.gaps import fill_gaps
@@ -55,6 +55,38 @@ def test_planted_feet_do_not_slide_and_bones_stay_constant():
         both = out.contacts[1:, k] & out.contacts[:-1, k]
         slide = np.linalg.norm(np.diff(out.world[:, ankle, :2], axis=0), axis=1)[both] * FPS
         assert np.median(slide) < 0.05
+
+
+def test_a_person_lying_down_is_not_swung_round_their_planted_feet():
+    """A plank whose heading wobbles 4 degrees about the pelvis (the model's noise): moving the body
+    to hold the feet would swing the pelvis some 6 cm round them; lying down, the body is turned back
+    about the pelvis instead, so the pelvis stays and the planted feet stay too."""
+    standing = walk(1, FPS)[0][0]
+    tilt = np.radians(80.0)                                    # pitched over onto the floor, along +x
+    rot = np.array([[np.cos(tilt), 0, np.sin(tilt)], [0, 1, 0], [-np.sin(tilt), 0, np.cos(tilt)]])
+    plank = (standing - standing[0]) @ rot.T
+    t = np.arange(120) / FPS
+    yaw = np.radians(4.0) * np.sin(2 * np.pi * 0.5 * t)
+    turn = np.stack([np.stack([np.cos(yaw), -np.sin(yaw), 0 * yaw], 1),
+                     np.stack([np.sin(yaw), np.cos(yaw), 0 * yaw], 1),
+                     np.stack([0 * yaw, 0 * yaw, 1 + 0 * yaw], 1)], 1)
+    world = np.einsum("tij,kj->tki", turn, plank)
+    world[..., 2] -= world[0, [LEFT_ANKLE, RIGHT_ANKLE], 2].min()
+    assert not on_their_feet(world).any() and on_their_feet(walk(30, FPS)[0]).all()
+    out, contacts, report = plant_feet(world, FPS, np.ones(len(world), bool))
+    assert contacts.any(axis=1).mean() > 0.9 and report["lying_frames"] == len(world)
+    pelvis = out[:, 0, :2]
+    assert np.linalg.norm(pelvis - pelvis[0], axis=1).max() < 0.01
+    ankles = out[:, [LEFT_ANKLE, RIGHT_ANKLE]]
+    assert np.abs(ankles[..., 2][contacts]).max() < 0.01       # the feet are on the floor
+    held = contacts[1:] & contacts[:-1]
+    slide = np.linalg.norm(np.diff(ankles[..., :2], axis=0), axis=-1)[held] * FPS
+    assert np.median(slide) < 0.01 and slide.max() < 0.05       # and do not slide
+    def knee_deg(j):
+        thigh, shin = j[:, [2, 5]] - j[:, [1, 4]], j[:, [3, 6]] - j[:, [2, 5]]
+        cos = (thigh * shin).sum(-1) / np.linalg.norm(thigh, axis=-1) / np.linalg.norm(shin, axis=-1)
+        return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    assert np.abs(knee_deg(out) - knee_deg(world)).max() < 5.0  # the legs keep their shape (13 deg bent by IK alone)
 
 
 def test_feet_still_in_the_image_are_found_as_planted():
