@@ -29,7 +29,7 @@ import numpy as np
 from ..gaps import interpolate_missing, runs
 from ..skeleton import LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, RIGHT_ANKLE, RIGHT_HIP, RIGHT_KNEE, ROOT
 from ..smoothing import gaussian, running_percentile
-from .upright import PLUMB
+from .upright import body_line
 
 LEGS = ((LEFT_HIP, LEFT_KNEE, LEFT_ANKLE), (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE))   # contact order: left, right
 CONTACT_HEIGHT = 0.06     # metres above the local floor
@@ -99,7 +99,7 @@ def _nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 def on_their_feet(world: np.ndarray) -> np.ndarray:
     """(T,) bool: frames whose body line, from the ankles' midpoint to the mean of thorax, neck and
     head top, is within STANDING_DEG of +Z (standing, walking, squatting; not lying or on all fours)."""
-    line = world[:, list(PLUMB)].mean(axis=1) - world[:, [LEFT_ANKLE, RIGHT_ANKLE]].mean(axis=1)
+    line = body_line(world)
     return line[:, 2] > np.cos(np.radians(STANDING_DEG)) * np.linalg.norm(line, axis=-1)
 
 
@@ -107,6 +107,11 @@ def _turn(xy: np.ndarray, angle) -> np.ndarray:
     """(..., 2) vectors turned by `angle` radians (scalar or broadcasting (...,)) about the vertical."""
     c, s = np.cos(angle), np.sin(angle)
     return np.stack([c * xy[..., 0] - s * xy[..., 1], s * xy[..., 0] + c * xy[..., 1]], axis=-1)
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> float:
+    """Signed angle (radians) that turns the 2-vector `a` towards `b` about the vertical."""
+    return float(np.arctan2(a[0] * b[1] - a[1] * b[0], a @ b))
 
 
 def root_correction(world: np.ndarray, contact: np.ndarray, lock_horizontal: bool,
@@ -139,9 +144,8 @@ def root_correction(world: np.ndarray, contact: np.ndarray, lock_horizontal: boo
             shift_xy[i], yaw[i] = current, turn
             continue
         if not standing[i]:
-            turns = [np.arctan2(rel[k, 0] * want[1] - rel[k, 1] * want[0], rel[k] @ want)
-                     for k in down if np.linalg.norm(rel[k]) > MIN_TURN_RADIUS
-                     for want in [anchors[i, k] - pelvis[i] - current]]
+            turns = [_angle(rel[k], anchors[i, k] - pelvis[i] - current)
+                     for k in down if np.linalg.norm(rel[k]) > MIN_TURN_RADIUS]
             turn = float(np.mean(turns)) if turns else turn
         else:
             current = current + np.mean([anchors[i, k] - placed[k] for k in down], axis=0)
@@ -181,7 +185,8 @@ def plant_feet(world: np.ndarray, fps: float, detected: np.ndarray, lock_horizon
     standing = on_their_feet(world)
     shift, yaw, anchors = root_correction(world, contact, lock_horizontal, standing)
     if len(world) > 2:
-        shift, yaw = gaussian(shift, fps, min(SHIFT_HZ, fps / 2 - 0.5)), gaussian(yaw, fps, min(SHIFT_HZ, fps / 2 - 0.5))
+        hz = min(SHIFT_HZ, fps / 2 - 0.5)
+        shift, yaw = gaussian(shift, fps, hz), gaussian(yaw, fps, hz)
     out = world.copy()
     pelvis = world[:, ROOT:ROOT + 1, :2]
     out[..., :2] = _turn(world[..., :2] - pelvis, yaw[:, None]) + pelvis

@@ -27,13 +27,17 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
+def body_line(joints: np.ndarray) -> np.ndarray:
+    """(T, 17, 3) joints -> (T, 3) the plumb line of each frame, from the ankles' midpoint to the
+    mean of thorax, neck and head top (not normalised; in whatever frame the joints are)."""
+    return joints[:, list(PLUMB)].mean(axis=1) - (joints[:, LEFT_ANKLE] + joints[:, RIGHT_ANKLE]) / 2
+
+
 def estimate_up(joints: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, dict]:
     """(T, 17, 3) camera-frame joints, (T,) usable frames -> unit up vector in the camera frame and a
     JSON report (from how many frames, and how far the camera's frame was tilted)."""
     usable = usable if usable.any() else np.ones(len(joints), bool)
-    body = joints[usable]
-    feet = (body[:, LEFT_ANKLE] + body[:, RIGHT_ANKLE]) / 2
-    per_frame = _unit(body[:, list(PLUMB)].mean(axis=1) - feet)
+    per_frame = _unit(body_line(joints[usable]))
     # Frames where the person is on their feet: their body line within MAX_TILT_DEG of the camera's
     # up. A plank, a push-up or a crunch is lying down, not a camera pitched by 80 degrees.
     on_feet = per_frame @ CAMERA_UP > np.cos(np.radians(MAX_TILT_DEG))
