@@ -13,8 +13,8 @@ Items are Blender-style (identifier, label, description) tuples, but plain data:
 from __future__ import annotations
 
 PRESETS = (
-    ("fast", "Fast", "Fewer denoising steps"),
-    ("quality", "Quality", "More denoising steps and samples"),
+    ("fast", "Fast", "One sample and its mirror image, averaged"),
+    ("quality", "Quality", "The mean of 5 samples and their mirror images: smoother, about 5 times slower"),
 )
 PRESET_NAMES = tuple(p[0] for p in PRESETS)
 DEFAULT_PRESET = "fast"

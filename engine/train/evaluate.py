@@ -6,11 +6,13 @@ windowed inference as `lift` (`Lifter.lift_normalised`). Reports MPJPE, P-MPJPE,
 acceleration error (mm), action and style top-1 per frame (each frame's prediction against its
 clip's label) and per clip (the argmax of the clip's mean probabilities: the labels describe whole
 clips, and a "walk-turn-left" clip walks straight for most of its frames), per action and overall;
-with `--hypotheses H > 1` it reports mean and JPMA aggregation of the H hypotheses. `--smooth`
+with `--hypotheses H > 1` it reports mean and JPMA aggregation of the H hypotheses. The "H=1" row is the
+network alone (no flip), the figure every table compares checkpoints by; `--flip` adds "H=1 flip", what
+`lift` runs by default (the clip and its mirror image averaged). `--smooth`
 applies the temporal filter of `lift --smooth` to the root-relative joints before scoring.
 
 `--motion` also runs each clip through the whole of `lift` (`Lifter.lift` on the noisy 2D in pixels,
-lift's default filter) and scores what an animator sees against the motion capture (issue #18):
+the preset's flip, lift's default filter) and scores what an animator sees against the motion capture (issue #18):
 `lean_err_deg`, the angle between the up direction the result assumes (`meta["cleanup"]["up_camera"]`,
 else the camera's own up, (0, -1, 0)) and the true up in the camera frame; `floor_err_mm`, the median
 over frames of |lowest ankle's height in the result's world - its true height above the capture's
@@ -60,7 +62,7 @@ def parse_args(argv):
     p.add_argument("--action-window", type=int, default=None, help="frames of action-probability averaging (overrides the preset)")
     p.add_argument("--smooth", default="none", choices=METHODS, help="temporal filter, as in lift")
     p.add_argument("--smooth-hz", type=float, default=None)
-    p.add_argument("--flip", action="store_true", help="also evaluate with flip test-time augmentation")
+    p.add_argument("--flip", action="store_true", help="also evaluate with flip test-time augmentation (lift's default)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--cameras", default="aimed", choices=["aimed", "anywhere"],
                    help="aimed: each clip's fixed camera aims at the person (as in training); anywhere: drawn like "
@@ -248,7 +250,7 @@ def main(argv=None) -> int:
                   f"ACC {o['accel']:.2f}  action {o['action_top1']:.1f}% (clips {o['action_top1_clip']:.1f}%)  "
                   f"style {o['style_top1']:.1f}% (clips {o['style_top1_clip']:.1f}%)")
     if args.motion:
-        results["motion"] = evaluate_motion(lifter, clips, replace(base, hypotheses=1, flip=False), log)
+        results["motion"] = evaluate_motion(lifter, clips, replace(base, hypotheses=1), log)
         for stage, m in results["motion"].items():
             lean, floor, ankle = m["lean_err_deg"], m["floor_err_mm"], m["floor_err_ankle_mm"]
             print(f"lift cleanup {stage:3} noisy  lean error {lean['mean']:.1f} deg (median {lean['median']:.1f}, "
