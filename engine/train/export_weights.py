@@ -1,7 +1,13 @@
 """Turn a training run into the shipped checkpoint: fp16 safetensors with evaluation in its info.
 
     python -m engine export-weights runs/shipped/model.safetensors weights/dreampose3d.safetensors \
-        --evaluation runs/eval/shipped.json [--evaluation runs/eval/shipped-h5.json]
+        --evaluation runs/eval/shipped.json [--evaluation runs/eval/shipped-h5.json] \
+        [--average runs/other/model.safetensors]
+
+`--average` (repeatable) ships the mean of the source's weights and those of other runs with the same
+architecture: runs warm-started from the same weights with different seeds average into weights
+that are usually better than each ("model soups", Wortsman et al. 2022). Averaging runs that did not
+share a start point gives nonsense, so only do it for such runs, and evaluate the result.
 
 `info` keeps what training recorded (data, steps, time, text encoder, train config) and adds the overall
 figures of each evaluated split (`metrics_test_split_mm`, `metrics_cross_split_mm`), so `python -m
@@ -22,9 +28,13 @@ def main(argv=None) -> int:
     p.add_argument("source", help="the run's model.safetensors")
     p.add_argument("target", help="the fp16 checkpoint to write")
     p.add_argument("--evaluation", action="append", default=[], help="evaluate --output JSON (repeatable)")
+    p.add_argument("--average", action="append", default=[],
+                   help="another run's model.safetensors, warm-started from the same weights, to average with the source (repeatable)")
     args = p.parse_args(argv)
     diffusion, meta = load_checkpoint(args.source)
     info = dict(meta["info"])
+    if args.average:
+        average_into(diffusion.model, meta, args.average, info)
     for path in args.evaluation:   # style top-1 is left out: the test split's styles are unseen
         result = json.loads(Path(path).read_text())
         # one entry per split (metrics_test_split_mm, metrics_cross_split_mm): a cross evaluation
@@ -40,6 +50,29 @@ def main(argv=None) -> int:
     out = save_checkpoint(diffusion.model, args.target, info, half=True)
     print(f"{out}: {out.stat().st_size / 1e6:.2f} MB")
     return 0
+
+
+def average_into(model, meta: dict, paths: list[str], info: dict) -> None:
+    """Replace `model`'s weights by the mean of its own and those of the checkpoints at `paths`, and
+    record each run's training info under info["averaged_runs"]. A different architecture is refused
+    (CheckpointError, one sentence)."""
+    import torch
+
+    from ..errors import CheckpointError
+
+    total = {k: v.detach().clone().double() for k, v in model.state_dict().items()}
+    runs = [{"id": meta["id"], "training": meta["info"].get("training"), "validation": meta["info"].get("validation")}]
+    for path in paths:
+        other, other_meta = load_checkpoint(path)
+        if other_meta["config"].to_dict() != meta["config"].to_dict():
+            raise CheckpointError(f"Checkpoint {Path(path).name} has another architecture than the source, so the two cannot be averaged.")
+        for k, v in other.model.state_dict().items():
+            total[k] += v.double()
+        runs.append({"id": other_meta["id"], "training": other_meta["info"].get("training"),
+                     "validation": other_meta["info"].get("validation")})
+    with torch.no_grad():
+        model.load_state_dict({k: (v / len(runs)).float() for k, v in total.items()})
+    info["averaged_runs"] = runs
 
 
 if __name__ == "__main__":

@@ -280,6 +280,35 @@ def test_export_weights_command(tmp_path, tiny_checkpoint, capsys):
     assert info["model_card"] == "weights/MODEL_CARD.md" and info["training"] == read_metadata(tiny_checkpoint)["info"]["training"]
 
 
+def test_export_weights_averages_runs_of_one_architecture(tmp_path, capsys):
+    """--average ships the mean of runs warm-started from the same weights (a model soup), records
+    each run, and refuses a run of another architecture in one sentence, writing nothing."""
+    from engine.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+    from engine.cli import main
+    from engine_support import make_tiny_checkpoint
+
+    first = make_tiny_checkpoint(tmp_path / "a.safetensors")
+    a, _ = load_checkpoint(first)
+    with torch.no_grad():
+        for p in a.model.parameters():
+            p.add_(0.5)
+    second = save_checkpoint(a.model, tmp_path / "b.safetensors", {"training": {"seed": 2}})
+    target = tmp_path / "soup.safetensors"
+    assert main(["export-weights", str(first), str(target), "--average", str(second)]) == 0
+    soup, _ = load_checkpoint(target)
+    base, _ = load_checkpoint(first)
+    for (name, got), want in zip(soup.model.named_parameters(), base.model.parameters()):
+        assert torch.allclose(got, want + 0.25, atol=2e-3), name          # fp16 storage
+    runs = read_metadata(target)["info"]["averaged_runs"]
+    assert [r["training"] for r in runs] == [{"note": "random weights, for tests"}, {"seed": 2}]
+
+    wider = make_tiny_checkpoint(tmp_path / "wider.safetensors", mlp_ratio=4.0)
+    capsys.readouterr()
+    assert main(["export-weights", str(first), str(tmp_path / "bad.safetensors"), "--average", str(wider)]) == 2       # EXIT_ERROR
+    assert capsys.readouterr().err.strip().endswith("has another architecture than the source, so the two cannot be averaged.")
+    assert not (tmp_path / "bad.safetensors").exists()
+
+
 def test_make_demo_command_rebuilds_the_bundled_demo(tmp_path, capsys):
     require_shared("data", "mocap")
     from engine.cli import main
