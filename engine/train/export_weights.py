@@ -20,7 +20,10 @@ import argparse
 import json
 from pathlib import Path
 
+import torch
+
 from ..checkpoint import load_checkpoint, save_checkpoint
+from ..errors import CheckpointError
 
 
 def main(argv=None) -> int:
@@ -56,10 +59,6 @@ def average_into(model, meta: dict, paths: list[str], info: dict) -> None:
     """Replace `model`'s weights by the mean of its own and those of the checkpoints at `paths`, and
     record each run's training info under info["averaged_runs"]. A different architecture is refused
     (CheckpointError, one sentence)."""
-    import torch
-
-    from ..errors import CheckpointError
-
     total = {k: v.detach().clone().double() for k, v in model.state_dict().items()}
     runs = [{"id": meta["id"], "training": meta["info"].get("training"), "validation": meta["info"].get("validation")}]
     for path in paths:
