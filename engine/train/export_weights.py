@@ -59,16 +59,18 @@ def average_into(model, meta: dict, paths: list[str], info: dict) -> None:
     """Replace `model`'s weights by the mean of its own and those of the checkpoints at `paths`, and
     record each run's training info under info["averaged_runs"]. A different architecture is refused
     (CheckpointError, one sentence)."""
+    def record(m: dict) -> dict:
+        return {"id": m["id"], "training": m["info"].get("training"), "validation": m["info"].get("validation")}
+
     total = {k: v.detach().clone().double() for k, v in model.state_dict().items()}
-    runs = [{"id": meta["id"], "training": meta["info"].get("training"), "validation": meta["info"].get("validation")}]
+    runs = [record(meta)]
     for path in paths:
         other, other_meta = load_checkpoint(path)
         if other_meta["config"].to_dict() != meta["config"].to_dict():
             raise CheckpointError(f"Checkpoint {Path(path).name} has another architecture than the source, so the two cannot be averaged.")
         for k, v in other.model.state_dict().items():
             total[k] += v.double()
-        runs.append({"id": other_meta["id"], "training": other_meta["info"].get("training"),
-                     "validation": other_meta["info"].get("validation")})
+        runs.append(record(other_meta))
     with torch.no_grad():
         model.load_state_dict({k: (v / len(runs)).float() for k, v in total.items()})
     info["averaged_runs"] = runs

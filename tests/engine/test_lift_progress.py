@@ -6,7 +6,6 @@ only in "done"."""
 from __future__ import annotations
 
 import json
-
 from dataclasses import replace
 
 from engine_support import walking_keypoints
