@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from engine.cleanup import clean_motion
+from engine.cleanup.bones import with_bone_lengths, with_bone_lengths_seen
 from engine.cleanup.contacts import on_their_feet, plant_feet, two_bone_ik
 from engine.cleanup.ground import hold_still_depth, planted_in_image
 from engine.cleanup.detections import at_image_edge, frame_flags, identity_segments, sudden_changes, usable_frames
 from engine.gaps import fill_gaps
 from engine.sequence import FRAME_DETECTED, FRAME_HELD, FRAME_INTERPOLATED
-from engine.skeleton import LEFT_ANKLE, RIGHT_ANKLE, bone_lengths
+from engine.skeleton import BONES, JOINT_NAMES, LEFT_ANKLE, RIGHT_ANKLE, bone_lengths
 from engine.smoothing import butterworth, short_clip_frames
 
 from synthetic_walk import FOCAL, view, walk
@@ -154,6 +155,29 @@ def test_two_bone_ik_reaches_the_target_and_keeps_lengths():
     assert np.allclose(a2, target, atol=1e-6)
     assert np.linalg.norm(k2 - hip) == pytest.approx(np.linalg.norm(knee - hip))
     assert np.linalg.norm(a2 - k2) == pytest.approx(np.linalg.norm(ankle - knee))
+
+
+def test_a_bone_rebuilt_to_its_clip_length_keeps_what_the_camera_saw():
+    """A forearm predicted 0.30 m long, half of it in depth, rebuilt to the clip's 0.25 m: keeping its
+    direction moves the wrist 3.3 cm in the image; the seen rebuild (depth counted half) moves it 2.3 cm and
+    takes the rest out of the depth. Lengths are exact either way."""
+    joints = walk(2)[0][:1].astype(np.float64)
+    joints -= joints[:, :1]
+    lengths = bone_lengths(joints)[0]
+    elbow, wrist = JOINT_NAMES.index("left_elbow"), JOINT_NAMES.index("left_wrist")
+    forearm = BONES.index((elbow, wrist))
+    joints[:, wrist] = joints[:, elbow] + np.array([0.2, 0.0, 0.2236])
+    lengths[forearm] = 0.25
+    kept_direction = with_bone_lengths(joints, lengths)
+    seen = with_bone_lengths_seen(joints, lengths)
+    for rebuilt in (kept_direction, seen):
+        assert np.allclose(bone_lengths(rebuilt)[0], lengths)
+    image_shift = lambda r: np.linalg.norm(r[0, wrist, :2] - joints[0, wrist, :2])   # noqa: E731
+    assert image_shift(kept_direction) > 0.03
+    assert image_shift(seen) < 0.75 * image_shift(kept_direction)
+    assert seen[0, wrist, 2] - seen[0, elbow, 2] > 0.0      # the depth keeps its side
+    others = [j for j in range(17) if j != wrist]
+    assert np.allclose(seen[:, others], joints[:, others])      # the other bones already had their lengths
 
 
 def test_a_fifteen_frame_clip_is_smoothed():
