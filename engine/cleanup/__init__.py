@@ -6,7 +6,8 @@ upright on the floor, with constant bones, planted feet and no invented frames.
    unseen; a few frames where the 2D snaps elsewhere and back are a glitch); gaps (interpolated
    when short, held when long) and segments (a tracker that jumped to another person, or a video
    cut to another zoom or angle, starts a new one);
-2. bones: one length per bone for the clip, every frame rebuilt with them (a bone that must change
+2. image fit: the poses' x, y drawn halfway toward the low-passed 2D (engine.cleanup.image_fit);
+   bones: one length per bone for the clip, every frame rebuilt with them (a bone that must change
    length gives in depth more than in the image);
 3. upright: the gravity direction in the camera frame, from the plumb line of the frames where
    the person is on their feet;
@@ -32,6 +33,7 @@ from ..smoothing import gaussian
 from ..trajectory import estimate_root_trajectory
 from .bones import clip_bone_lengths, with_bone_lengths, with_bone_lengths_seen
 from .contacts import detect_contacts, local_floor, plant_feet
+from .image_fit import pulled_toward_2d
 from .ground import floor_root, hold_still_depth, planted_in_image
 from .detections import (at_image_edge, drop_brief_segments, fill_unusable, frame_flags, gap_runs, identity_segments, sudden_changes,
                          usable_frames)
@@ -70,6 +72,7 @@ def clean_motion(joints3d: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarr
     flags = frame_flags(usable, fps, segments)
     detected = flags == FRAME_DETECTED
 
+    joints3d = pulled_toward_2d(joints3d - joints3d[:, :1], keypoints2d, scores, detected, fps, focal=focal)
     lengths = clip_bone_lengths(joints3d, scores, detected)
     pose = with_bone_lengths_seen(joints3d - joints3d[:, :1], lengths)
     # Rebuilding sums bone vectors down each chain, which adds up their directions' noise at the

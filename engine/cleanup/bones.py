@@ -36,11 +36,13 @@ def clip_bone_lengths(joints: np.ndarray, scores: np.ndarray, usable: np.ndarray
     return (median + median[mirror]) / 2
 
 
-# How much a depth error counts against an image-plane one in `with_bone_lengths_seen`. 0.5, on the
-# lift's default preset with the shipped weights (2026-12-03): real Detectron2 videos' reprojection
-# median 16.8 -> 16.0 % of the torso height, `cross` MPJPE after the clean-up 96.8 -> 96.0 mm, jitter
-# unchanged (9.3 mm/frame^2); 0.3 gained a little more but shook (10.4), 0 flipped depths (142 mm).
-DEPTH_WEIGHT = 0.5
+# How much a depth error counts against an image-plane one in `with_bone_lengths_seen`. On lift's
+# default preset with the shipped weights (2026-12-03), before the image fit existed: 0.5 took the
+# real Detectron2 videos' reprojection median from 16.8 to 16.0 % of the torso height and `cross`
+# MPJPE after the clean-up from 96.8 to 96.0 mm, jitter unchanged (9.3 mm/frame^2); 0.3 gained a
+# little more but shook (10.4), 0 flipped depths (142 mm). After the image fit (engine.cleanup.
+# image_fit), whose x, y it should keep, 0.7 shook less than 0.5 (9.8 against 10.1) at 0.4 mm.
+DEPTH_WEIGHT = 0.7
 
 
 def with_bone_lengths_seen(joints: np.ndarray, lengths: np.ndarray, depth_weight: float = DEPTH_WEIGHT) -> np.ndarray:

@@ -169,12 +169,13 @@ def test_a_bone_rebuilt_to_its_clip_length_keeps_what_the_camera_saw():
     joints[:, wrist] = joints[:, elbow] + np.array([0.2, 0.0, 0.2236])
     lengths[forearm] = 0.25
     kept_direction = with_bone_lengths(joints, lengths)
-    seen = with_bone_lengths_seen(joints, lengths)
+    seen = with_bone_lengths_seen(joints, lengths, depth_weight=0.5)
     for rebuilt in (kept_direction, seen):
         assert np.allclose(bone_lengths(rebuilt)[0], lengths)
     image_shift = lambda r: np.linalg.norm(r[0, wrist, :2] - joints[0, wrist, :2])   # noqa: E731
     assert image_shift(kept_direction) > 0.03
     assert image_shift(seen) < 0.75 * image_shift(kept_direction)
+    assert image_shift(seen) < image_shift(with_bone_lengths_seen(joints, lengths)) < image_shift(kept_direction)
     assert seen[0, wrist, 2] - seen[0, elbow, 2] > 0.0      # the depth keeps its side
     others = [j for j in range(17) if j != wrist]
     assert np.allclose(seen[:, others], joints[:, others])      # the other bones already had their lengths
