@@ -41,7 +41,7 @@ def clip_bone_lengths(joints: np.ndarray, scores: np.ndarray, usable: np.ndarray
 # real Detectron2 videos' reprojection median from 16.8 to 16.0 % of the torso height and `cross`
 # MPJPE after the clean-up from 96.8 to 96.0 mm, jitter unchanged (9.3 mm/frame^2); 0.3 gained a
 # little more but shook (10.4), 0 flipped depths (142 mm). After the image fit (engine.cleanup.
-# image_fit), whose x, y it should keep, 0.7 shook less than 0.5 (9.8 against 10.1) at 0.4 mm.
+# image_fit), whose x, y it should keep, 0.7 shook less than 0.5 (9.8 against 10.1) for 0.6 mm on `cross`.
 DEPTH_WEIGHT = 0.7
 
 
