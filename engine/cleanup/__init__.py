@@ -6,7 +6,8 @@ upright on the floor, with constant bones, planted feet and no invented frames.
    unseen; a few frames where the 2D snaps elsewhere and back are a glitch); gaps (interpolated
    when short, held when long) and segments (a tracker that jumped to another person, or a video
    cut to another zoom or angle, starts a new one);
-2. image fit: the poses' x, y drawn halfway toward the low-passed 2D (engine.cleanup.image_fit);
+2. image fit: joints seen more than 2 cm off the low-passed 2D drawn back to 2 cm of it, in x, y
+   only (engine.cleanup.image_fit);
    bones: one length per bone for the clip, every frame rebuilt with them (a bone that must change
    length gives in depth more than in the image);
 3. upright: the gravity direction in the camera frame, from the plumb line of the frames where

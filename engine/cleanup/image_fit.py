@@ -25,11 +25,12 @@ import numpy as np
 
 from ..smoothing import gaussian
 from ..trajectory import fit_translation
+from .bones import CONFIDENT      # joints seen at least this confidently are pulled and decide the fit
 
 PULL_HZ = 0.6         # the difference's low-pass cut-off: slower than the detector's noise
 SLACK = 0.02          # metres of low-passed difference left alone
-CONFIDENT = 0.3       # joints seen at least this confidently are pulled and decide the fit
 MIN_JOINTS = 6        # fewer confident joints than this: the frame is left as the model put it
+MIN_DEPTH = 0.1       # metres: a frame whose fitted pose reaches nearer the camera is left alone
 
 
 def pulled_toward_2d(joints: np.ndarray, keypoints2d: np.ndarray, scores: np.ndarray, detected: np.ndarray,
@@ -43,9 +44,9 @@ def pulled_toward_2d(joints: np.ndarray, keypoints2d: np.ndarray, scores: np.nda
     seen = detected[:, None] & (scores >= CONFIDENT)
     root = fit_translation(joints, keypoints2d, seen.astype(np.float64), focal)
     depth = joints[..., 2] + root[:, 2:3]
-    frame_ok = (seen.sum(axis=1) >= MIN_JOINTS) & (depth.min(axis=1) > 0.1)
+    frame_ok = (seen.sum(axis=1) >= MIN_JOINTS) & (depth.min(axis=1) > MIN_DEPTH)
     use = seen & frame_ok[:, None]
-    target = keypoints2d * np.maximum(depth, 0.1)[..., None] / focal - root[:, None, :2]
+    target = keypoints2d * np.maximum(depth, MIN_DEPTH)[..., None] / focal - root[:, None, :2]
     difference = np.where(use[..., None], target - joints[..., :2], 0.0)        # metres, camera x, y
     slow = gaussian(difference, fps, hz)
     size = np.linalg.norm(slow, axis=-1, keepdims=True)
