@@ -121,6 +121,8 @@ class DataConfig:
     cameras: str = _field(one_of("aimed", "anywhere"), "aimed")
     # Share of training windows that lose the face joints (and a third as many a limb end).
     joint_drop: float = _real_field(0, 1, 0.0)
+    # Share of training windows whose legs or arms move as another window's (engine.train.limb_mix).
+    limb_mix: float = _real_field(0, 1, 0.0)
     # {source: weight}: a source's clips are drawn this many times as often (default 1 each).
     source_weights: dict | None = _field(_source_weights, None)
     mocap_root: str | None = _field(_text(optional=True), None)   # null: ../shared/data/mocap

@@ -24,6 +24,7 @@ from ..windows import window_starts
 from . import cameras as cams
 from .bvh import MocapError, read_bvh
 from .detector_noise import add_detector_noise, drop_joint_groups, flip_batch
+from .limb_mix import IGNORE_LABEL, mix_batch
 from .labels import (ACTION_VOCAB, MIRRORED_ACTION_INDEX, STYLE_VOCAB, bandai_labels, clip_stem, cmu_action, cmu_labels,
                      read_cmu_index)
 from .skeleton_maps import resolve_mapping, to_h36m
@@ -395,10 +396,12 @@ class WindowSampler:
     def __init__(self, clips, window: int = 81, noise: bool = True, scale_bones: bool = True,
                  flip: bool = True, seed: int = 0, width_range: tuple[float, float] | None = None,
                  neck_head_range: tuple[float, float] | None = None, cameras: str = "aimed",
-                 joint_drop: float = 0.0, source_weights: dict[str, float] | None = None):
+                 joint_drop: float = 0.0, source_weights: dict[str, float] | None = None, limb_mix: float = 0.0):
         """`cameras`: "aimed" at the window's mean pelvis, or "anywhere" (cameras.random_cameras);
         `joint_drop`: share of windows that lose the face (detector_noise.drop_joint_groups);
-        `source_weights`: a source's clips are drawn this many times as often (default 1).
+        `source_weights`: a source's clips are drawn this many times as often (default 1);
+        `limb_mix`: share of windows whose legs or arms move as another window's (engine.train.limb_mix;
+        their action and style labels are IGNORE_LABEL).
         Evaluation (`windows_for_eval`) always uses aimed cameras and no extra dropout, so every
         model is measured on the same data."""
         if not clips:
@@ -406,6 +409,7 @@ class WindowSampler:
         self.clips = list(clips)
         self.window, self.noise, self.scale_bones, self.flip = window, noise, scale_bones, flip
         self.cameras_anywhere, self.joint_drop = cameras == "anywhere", float(joint_drop)
+        self.limb_mix = float(limb_mix)
         self.group_ranges = group_ranges(width_range, neck_head_range)
         self._rng = np.random.default_rng(seed)
         self._joints = np.concatenate([c.joints for c in self.clips]).astype(np.float32)
@@ -491,23 +495,32 @@ class WindowSampler:
         int64; image_size (B, 2) int64 (width, height) for reference.
         """
         rng = rng if rng is not None else self._rng
+        ci, world = self._draw_windows(batch_size, rng)
+        action, style = self._action[ci], self._style[ci]
+        if self.limb_mix > 0:
+            mixed = rng.random(batch_size) < self.limb_mix
+            world = mix_batch(world, self._draw_windows(batch_size, rng)[1], mixed, rng)
+            action, style = np.where(mixed, IGNORE_LABEL, action), np.where(mixed, IGNORE_LABEL, style)
+        if self.scale_bones:
+            world = scale_bodies(world, rng, self.group_ranges)
+        batch = self._render(world, rng, self.noise, training=True)
+        batch.pop("_camera")
+        batch["action"], batch["style"] = action, style
+        if self.flip:
+            flipped = rng.random(batch_size) < 0.5
+            batch = flip_batch(batch, flipped)
+            mirrored = np.asarray(MIRRORED_ACTION_INDEX)[np.maximum(action, 0)]
+            batch["action"] = np.where(flipped & (action >= 0), mirrored, action)
+        return batch
+
+    def _draw_windows(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(B,) clip indices drawn by the sampler's weights, (B, window, 17, 3) their world windows."""
         n = self.window
         ci = rng.choice(len(self.clips), size=batch_size, p=self._p)
         length = self._lengths[ci]
         lo, hi = np.minimum(0, length - n), np.maximum(0, length - n)
         start = lo + (rng.random(batch_size) * (hi - lo + 1)).astype(np.int64)
-        world = self._joints[self._window_indices(ci, start, n)]
-        if self.scale_bones:
-            world = scale_bodies(world, rng, self.group_ranges)
-        batch = self._render(world, rng, self.noise, training=True)
-        batch.pop("_camera")
-        batch["action"] = self._action[ci]
-        batch["style"] = self._style[ci]
-        if self.flip:
-            flipped = rng.random(batch_size) < 0.5
-            batch = flip_batch(batch, flipped)
-            batch["action"] = np.where(flipped, np.asarray(MIRRORED_ACTION_INDEX)[batch["action"]], batch["action"])
-        return batch
+        return ci, self._joints[self._window_indices(ci, start, n)]
 
     def windows_for_eval(self, clip: MocapClip, stride: int | None = None, cameras: str = "aimed") -> dict:
         """Deterministic evaluation data for one clip: one fixed camera seeded by the clip's name,

@@ -345,7 +345,7 @@ class Trainer:
         self.sampler = WindowSampler(train_clips, window=window, seed=cfg.seed * 1000 + rank + step,
                                      width_range=cfg.data.width_range, neck_head_range=cfg.data.neck_head_range,
                                      cameras=cfg.data.cameras, joint_drop=cfg.data.joint_drop,
-                                     source_weights=cfg.data.source_weights)
+                                     source_weights=cfg.data.source_weights, limb_mix=cfg.data.limb_mix)
         val_sampler = WindowSampler(val_clips, window=window, seed=12345)
         self.val_batch = to_tensors(val_sampler.sample(64, np.random.default_rng(0)), machine.device)
         self.budget_s = cfg.optimisation.minutes * 60
