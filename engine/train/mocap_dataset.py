@@ -24,9 +24,9 @@ from ..windows import window_starts
 from . import cameras as cams
 from .bvh import MocapError, read_bvh
 from .detector_noise import add_detector_noise, drop_joint_groups, flip_batch
-from .limb_mix import IGNORE_LABEL, mix_batch
 from .labels import (ACTION_VOCAB, MIRRORED_ACTION_INDEX, STYLE_VOCAB, bandai_labels, clip_stem, cmu_action, cmu_labels,
                      read_cmu_index)
+from .limb_mix import IGNORE_LABEL, mix_batch
 from .skeleton_maps import resolve_mapping, to_h36m
 from .sources import DEFAULT_SOURCES
 

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from standing_body import standing_body
 
-from engine.skeleton import LEFT_ANKLE, LEFT_KNEE, RIGHT_ANKLE, bone_lengths
+from engine.skeleton import LEFT_ANKLE, LEFT_HIP, LEFT_KNEE, RIGHT_ANKLE, bone_lengths
 from engine.train.limb_mix import IGNORE_LABEL, PARTS, mix_limbs
 from engine.train.losses import labelled_cross_entropy
 from engine.train.mocap_dataset import MocapClip, WindowSampler
-
-
-def _standing() -> np.ndarray:
-    """One standing H36M body, Y-up, facing +z (the sampler tests' rest pose)."""
-    return np.array([[0, .95, 0], [-.13, .95, 0], [-.13, .5, 0], [-.13, .08, 0], [.13, .95, 0],
-                     [.13, .5, 0], [.13, .08, 0], [0, 1.2, 0], [0, 1.45, 0], [0, 1.55, .08],
-                     [0, 1.7, 0], [.17, 1.43, 0], [.2, 1.15, 0], [.22, .9, 0], [-.17, 1.43, 0],
-                     [-.2, 1.15, 0], [-.22, .9, 0]], dtype=np.float64)
 
 
 def _turned(pose: np.ndarray, degrees: float) -> np.ndarray:
@@ -29,39 +22,39 @@ def _turned(pose: np.ndarray, degrees: float) -> np.ndarray:
 def _left_knee_raised(pose: np.ndarray) -> np.ndarray:
     """The left thigh forward and level, the shank hanging: a step up (the cross split's climbing)."""
     out = pose.copy()
-    hip = out[4]
+    hip = out[LEFT_HIP]
     out[LEFT_KNEE] = hip + [0, 0, 0.45]
     out[LEFT_ANKLE] = out[LEFT_KNEE] + [0, -0.42, 0]
     return out
 
 
 def test_a_donor_that_is_the_host_turned_gives_back_the_host():
-    host = _standing()[None].repeat(5, axis=0)
+    host = standing_body()[None].repeat(5, axis=0)
     for part in PARTS:
         mixed = mix_limbs(host, _turned(host, 90) + [3.0, 0.0, -1.0], part)
         np.testing.assert_allclose(mixed, host, atol=1e-6)
 
 
 def test_mixed_legs_take_the_donor_pose_in_the_host_heading_with_the_host_lengths():
-    host = _turned(_standing(), 90)[None].repeat(3, axis=0)
-    donor = _left_knee_raised(_standing())[None].repeat(3, axis=0)
+    host = _turned(standing_body(), 90)[None].repeat(3, axis=0)
+    donor = _left_knee_raised(standing_body())[None].repeat(3, axis=0)
     donor[..., [0, 2]] *= 1.2                       # a wider, longer-legged donor (its lengths must not come along)
     mixed = mix_limbs(host, donor, "legs")
     np.testing.assert_allclose(bone_lengths(mixed), bone_lengths(host), atol=1e-6)
     unchanged = [j for j in range(17) if j not in (2, 3, 5, 6)]
     np.testing.assert_allclose(mixed[:, unchanged], host[:, unchanged] + (mixed[:, :1] - host[:, :1]), atol=1e-6)
     # The host faces +x (turned 90 degrees about the vertical): its raised knee points along +x.
-    thigh = mixed[0, LEFT_KNEE] - mixed[0, 4]
+    thigh = mixed[0, LEFT_KNEE] - mixed[0, LEFT_HIP]
     assert thigh[0] > 0.4 and abs(thigh[1]) < 1e-6 and abs(thigh[2]) < 1e-6
     # Lowest ankle where the host's was: the standing right foot still on the floor.
     assert np.isclose(mixed[:, [LEFT_ANKLE, RIGHT_ANKLE], 1].min(), host[:, [LEFT_ANKLE, RIGHT_ANKLE], 1].min())
 
 
 def test_the_sampler_mixes_the_given_share_and_leaves_mixed_labels_out():
-    walk = np.repeat(_standing()[None], 120, axis=0).astype(np.float32)
+    walk = np.repeat(standing_body()[None], 120, axis=0).astype(np.float32)
     walk[:, :, 2] += np.linspace(0, 4, 120)[:, None]
     clips = [MocapClip("walk", "custom", walk, 30.0, "walk", "normal"),
-             MocapClip("step", "custom", np.repeat(_left_knee_raised(_standing())[None], 120, 0).astype(np.float32),
+             MocapClip("step", "custom", np.repeat(_left_knee_raised(standing_body())[None], 120, 0).astype(np.float32),
                        30.0, "bow", "normal")]
     s = WindowSampler(clips, window=27, noise=False, flip=True, limb_mix=0.3, seed=0)
     b = s.sample(2000, np.random.default_rng(0))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from standing_body import standing_body
 
 from engine.errors import EngineError
 from engine.skeleton import BONES, FLIP_PAIRS, JOINT_NAMES, bone_lengths
@@ -283,10 +284,7 @@ def test_flip_batch_mirrors_2d_and_3d_together():
 
 def _synthetic_clips() -> list[MocapClip]:
     """Two walking-ish clips of a standing H36M body (no shared data needed)."""
-    rest = np.array([[0, .95, 0], [-.13, .95, 0], [-.13, .5, 0], [-.13, .08, 0], [.13, .95, 0],
-                     [.13, .5, 0], [.13, .08, 0], [0, 1.2, 0], [0, 1.45, 0], [0, 1.55, .08],
-                     [0, 1.7, 0], [.17, 1.43, 0], [.2, 1.15, 0], [.22, .9, 0], [-.17, 1.43, 0],
-                     [-.2, 1.15, 0], [-.22, .9, 0]], dtype=np.float32)
+    rest = standing_body().astype(np.float32)
     clips = []
     for k, (t, action) in enumerate(((200, "walk"), (30, "bow"))):
         path = np.zeros((t, 1, 3), np.float32)
